@@ -1,0 +1,5 @@
+"""``python -m cabhunt`` runs the CLI."""
+
+from cabhunt.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Forensic cabinet (MS-CAB) reader, safe extractor and member analyser."""
