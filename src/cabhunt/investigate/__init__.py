@@ -1,0 +1,94 @@
+"""Investigation: every playbook step run on every alert, each adding findings with evidence.
+
+Order matters only where a step reads another's output: inputs (sources, cabinets) before
+destination and corroboration; artifacts (cabinet hashes, members) before follow-on and fleet;
+scoring after every finding; allowlists after the facts they match on; actions last, from the
+final verdict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from cabhunt.investigate.context import InvestigationContext, StoreLike
+
+if TYPE_CHECKING:
+    from cabhunt.model import Alert, Finding
+
+__all__ = ["InvestigationContext", "StoreLike", "investigate", "investigate_one"]
+
+
+def _steps() -> list[tuple[str, Callable[[Alert, InvestigationContext], list[Finding]]]]:
+    from cabhunt.investigate import (
+        allowlist,
+        artifacts,
+        corroboration,
+        destination,
+        fleet,
+        followon,
+        inputs,
+        lineage,
+        preserve,
+    )
+
+    return [
+        ("preserve", preserve.run),
+        ("input_semantics", inputs.run),
+        ("lineage", lineage.run),
+        ("destination", destination.run),
+        ("corroboration", corroboration.run),
+        ("artifacts", artifacts.run),
+        ("followon", followon.run),
+        ("fleet", fleet.run),
+        ("allowlist", allowlist.run),
+    ]
+
+
+def investigate_one(alert: Alert, ctx: InvestigationContext) -> Alert:
+    """Run every step on one alert; a step that fails is recorded, the others still run."""
+    from cabhunt.investigate import actions
+    from cabhunt.investigate.scoring import score_alert
+
+    timings: dict[str, float] = {}
+    alert.suppressed_by = None
+    alert.findings = [f for f in alert.findings if f.id != "allowlist.match"]
+    alert.extra.pop("allowlist_not_applied", None)
+    alert.extra.pop("steps", None)
+    for name, fn in _steps():
+        t0 = time.perf_counter()
+        try:
+            for f in fn(alert, ctx):
+                alert.add(f)
+        except Exception as exc:  # one broken step must not lose the others' evidence
+            alert.extra.setdefault("steps", {})[name] = f"failed: {type(exc).__name__}: {exc}"
+            ctx.problems.add(f"alert {alert.id}", f"investigation step {name} failed: {type(exc).__name__}: {exc}")
+        timings[name] = round((time.perf_counter() - t0) * 1000, 1)
+    _dedupe_related(alert)
+    score_alert(alert)
+    t0 = time.perf_counter()
+    try:
+        actions.run(alert, ctx)
+    except Exception as exc:
+        alert.extra.setdefault("steps", {})["actions"] = f"failed: {type(exc).__name__}: {exc}"
+    timings["actions"] = round((time.perf_counter() - t0) * 1000, 1)
+    alert.extra["timings_ms"] = timings
+    return alert
+
+
+def _dedupe_related(alert: Alert) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for r in sorted(alert.related, key=lambda r: r.timestamp):
+        key = (r.event_uid or "", r.summary if not r.event_uid else "", r.kind if not r.event_uid else "")
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(r)
+    alert.related = out
+
+
+def investigate(alerts: list[Alert], ctx: InvestigationContext) -> list[Alert]:
+    """Fill findings, related events, actions, score, verdict and ``why`` of every alert."""
+    return [investigate_one(a, ctx) for a in alerts]

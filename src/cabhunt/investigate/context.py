@@ -1,0 +1,218 @@
+"""Everything one investigation run shares: the store, the optional inputs, windows and caches.
+
+Steps read events through this object so the query shape stays in one place (portable Ibis
+filters, no engine-specific SQL) and so the events around one alert are fetched once and then
+filtered in Python by every step, instead of one scan per question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cabhunt.errors import Problems
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from cabhunt.investigate.allowlist import Allowlist
+    from cabhunt.investigate.artifacts_index import ArtifactIndex
+    from cabhunt.investigate.intel import IntelDB
+    from cabhunt.model import Alert
+
+Event = dict[str, Any]
+
+# Columns steps look at; ``raw`` is left out of the hot path and fetched only for evidence export.
+WORK_COLUMNS: tuple[str, ...] = (
+    "event_uid", "ts", "host_name", "event_provider", "event_dataset", "event_code", "event_category",
+    "process_entity_id", "process_pid", "process_executable", "process_name", "process_command_line",
+    "process_pe_original_file_name", "process_working_directory", "process_integrity_level",
+    "process_hash_sha256", "process_parent_entity_id", "process_parent_pid", "process_parent_executable",
+    "process_parent_name", "process_parent_command_line", "user_name", "user_domain", "source_ip",
+    "source_port", "destination_ip", "destination_port", "destination_domain", "network_transport",
+    "file_path", "file_hash_sha256", "file_contents", "dns_question_name", "dns_answers",
+    "registry_path", "registry_value", "dll_path", "dll_signed", "dll_signature", "dll_signature_status",
+    "logon_type", "share_name", "share_relative_target", "share_access", "url_full",
+    "http_request_method", "http_response_status_code", "http_response_bytes", "user_agent",
+    "tls_server_name",
+)
+
+PROCESS_CODES = (1, 4688)
+MAKERS = frozenset({"makecab.exe", "diantz.exe"})
+
+
+class StoreLike(Protocol):
+    """What investigation needs from :class:`cabhunt.store.Store` (tests use a tiny stand-in)."""
+
+    @property
+    def con(self) -> Any: ...
+
+    @property
+    def duck(self) -> Any: ...
+
+    def events(self) -> ir.Table: ...
+
+
+def parse_ts(value: str | datetime | None) -> datetime | None:
+    """ISO 8601 (with or without 'Z') -> naive UTC datetime, the store's ``ts`` convention."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt
+
+
+def iso(value: datetime | None) -> str:
+    """Naive UTC datetime -> the alert timestamp format (milliseconds, 'Z')."""
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def lower(value: object) -> str:
+    return str(value).lower() if value is not None else ""
+
+
+def basename(path: object) -> str:
+    """Windows-aware base name (handles both separators and an ADS suffix is kept)."""
+    s = str(path or "")
+    return re.split(r"[\\/]", s.rstrip("\\/"))[-1]
+
+
+def short_host(host: object) -> str:
+    """``FS01.corp.local`` -> ``fs01`` (IP literals are kept whole)."""
+    h = lower(host).strip("[]")
+    if re.fullmatch(r"[0-9.]+", h) or ":" in h:
+        return h
+    return h.split(".", 1)[0]
+
+
+def same_host(a: object, b: object) -> bool:
+    """Host names match when equal or when their first labels match (NetBIOS vs FQDN)."""
+    la, lb = lower(a).strip("[]"), lower(b).strip("[]")
+    if not la or not lb:
+        return False
+    return la == lb or short_host(la) == short_host(lb)
+
+
+@dataclass
+class InvestigationContext:
+    """Inputs and tunables of one ``investigate`` run (see docs/interfaces.md)."""
+
+    store: StoreLike
+    artifacts: Path | None = None
+    allowlist: Path | None = None
+    intel: Path | None = None
+    net: Any = None  # cabhunt.windows.NetworkConfig
+    now: datetime | None = None
+    window_before: timedelta = timedelta(seconds=5)
+    window_after: timedelta = timedelta(seconds=120)
+    followon_window: timedelta = timedelta(minutes=30)
+    burst_window: timedelta = timedelta(minutes=10)
+    new_domain_days: int = 7
+    lineage_depth: int = 6
+    bulk_sources: int = 10
+    problems: Problems = field(default_factory=Problems)
+    _host_cache: dict[tuple[str, datetime], list[Event]] = field(default_factory=dict, repr=False)
+    _allow: Allowlist | None = field(default=None, repr=False)
+    _intel: IntelDB | None = field(default=None, repr=False)
+    _artifact_index: ArtifactIndex | None = field(default=None, repr=False)
+    _fleet_hosts: list[str] | None = field(default=None, repr=False)
+
+    # ----------------------------------------------------------------- lazily loaded inputs
+    def allowlist_entries(self) -> Allowlist:
+        if self._allow is None:
+            from cabhunt.investigate.allowlist import Allowlist
+
+            self._allow = Allowlist.load(self.allowlist, self.problems) if self.allowlist else Allowlist([])
+        return self._allow
+
+    def intel_db(self) -> IntelDB:
+        if self._intel is None:
+            from cabhunt.investigate.intel import IntelDB
+
+            self._intel = IntelDB.load(self.intel, self.problems) if self.intel else IntelDB()
+        return self._intel
+
+    def artifact_index(self) -> ArtifactIndex | None:
+        if self.artifacts is None:
+            return None
+        if self._artifact_index is None:
+            from cabhunt.investigate.artifacts_index import ArtifactIndex
+
+            self._artifact_index = ArtifactIndex(self.artifacts, self.problems)
+        return self._artifact_index
+
+    # ----------------------------------------------------------------- queries
+    def table(self) -> ir.Table:
+        return self.store.events()
+
+    def rows(self, expr: ir.Table, columns: Sequence[str] = WORK_COLUMNS, limit: int | None = 5000) -> list[Event]:
+        """Run an Ibis filter and return plain dicts (ordered by time)."""
+        cols = [c for c in columns if c in expr.columns]
+        q = expr.select(*cols).order_by("ts")
+        if limit is not None:
+            q = q.limit(limit)
+        return list(q.to_pyarrow().to_pylist())
+
+    def host_events(self, host: str | None, at: datetime) -> list[Event]:
+        """All events of ``host`` from shortly before the alert to the end of the follow-on window."""
+        if not host:
+            return []
+        lo = at - max(self.window_before, self.burst_window)
+        hi = at + max(self.window_after, self.followon_window, self.burst_window)
+        key = (lower(host), at)
+        if key not in self._host_cache:
+            t = self.table()
+            names = {lower(host), short_host(host)}
+            expr = t.filter(t.host_name.lower().isin(sorted(names)) & (t.ts >= lo) & (t.ts <= hi))
+            self._host_cache[key] = self.rows(expr, limit=50000)
+        return self._host_cache[key]
+
+    def events_by_uid(self, uids: Iterable[str], with_raw: bool = False) -> list[Event]:
+        wanted = sorted({u for u in uids if u})
+        if not wanted:
+            return []
+        t = self.table()
+        cols = (*WORK_COLUMNS, "src_file", "src_format", "src_record_id", "raw") if with_raw else WORK_COLUMNS
+        out: list[Event] = []
+        for i in range(0, len(wanted), 500):
+            out.extend(self.rows(t.filter(t.event_uid.isin(wanted[i : i + 500])), cols, limit=None))
+        return out
+
+    def fleet_hosts(self) -> list[str]:
+        """Every host name (lowercased) the store has events from."""
+        if self._fleet_hosts is None:
+            t = self.table()
+            t = t.filter(t.event_provider.isnull() | ~t.event_provider.isin(["zeek", "proxy"]))
+            q = t.select(h=t.host_name.lower()).filter(lambda x: x.h.notnull()).distinct()
+            self._fleet_hosts = sorted(r["h"] for r in q.to_pyarrow().to_pylist())
+        return self._fleet_hosts
+
+    def fleet_host_count(self) -> int:
+        return len(self.fleet_hosts())
+
+
+def in_window(ev: Event, lo: datetime, hi: datetime) -> bool:
+    ts = ev.get("ts")
+    return ts is not None and lo <= ts <= hi
+
+
+def alert_time(alert: Alert) -> datetime:
+    return parse_ts(alert.timestamp) or datetime(1970, 1, 1)
+
+
+def step_note(alert: Alert, step: str, note: str) -> None:
+    """Record that a step could not run (or ran partly) and why, in ``extra['steps']``."""
+    alert.extra.setdefault("steps", {})[step] = note

@@ -1,0 +1,151 @@
+"""Step 4 - destination validation: scope, IP literals, ports, domain age, intel, and whether
+the cabinet maker is expected on this asset at all (fleet baseline of host and peers).
+
+Reputation and age come only from the local ``--intel`` file and the store itself (the first
+time the fleet saw a name); no host named in the data is ever contacted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from cabhunt.investigate.context import MAKERS, PROCESS_CODES, alert_time, iso, lower, short_host
+from cabhunt.investigate.hostinfo import classify, is_ip
+from cabhunt.investigate.scoring import finding, known
+
+if TYPE_CHECKING:
+    from cabhunt.investigate.context import InvestigationContext
+    from cabhunt.model import Alert, Finding
+
+STEP = "destination"
+STANDARD_PORTS = {80, 443, 445, 139}
+
+
+def destinations(alert: Alert) -> list[dict[str, Any]]:
+    """Every remote endpoint of the alert: remote sources and (network rules) the EID 3 destination."""
+    out: list[dict[str, Any]] = []
+    for s in alert.sources:
+        if s.kind in ("smb", "webdav", "http") and s.host:
+            out.append({"host": s.host, "port": s.port, "kind": s.kind, "origin": "source", "path": s.path,
+                        "scope": s.scope})
+    d = alert.destination or {}
+    if d.get("ip") or d.get("domain"):
+        out.append({"host": d.get("domain") or d.get("ip"), "ip": d.get("ip"), "port": d.get("port"),
+                    "kind": "network", "origin": "connection", "path": None, "scope": d.get("scope")})
+    return out
+
+
+def _coverage_start(ctx: InvestigationContext) -> datetime | None:
+    t = ctx.table()
+    return t.ts.min().to_pyarrow().as_py()
+
+
+def _first_seen(ctx: InvestigationContext, domain: str) -> tuple[datetime | None, str | None]:
+    t = ctx.table()
+    d = domain.lower().rstrip(".")
+    cond = (t.dns_question_name.lower() == d) | (t.destination_domain.lower() == d) | (t.tls_server_name.lower() == d)
+    rows = ctx.rows(t.filter(cond), columns=("ts", "event_uid"), limit=1)
+    return (rows[0]["ts"], rows[0]["event_uid"]) if rows else (None, None)
+
+
+def maker_baseline(alert: Alert, ctx: InvestigationContext) -> dict[str, Any]:
+    """How often this host and its peers (same name prefix) ran makecab/diantz, apart from this job."""
+    t = ctx.table()
+    me = alert.process.get("entity_id")
+    names = sorted(MAKERS)
+    f = t.filter(t.event_code.isin(list(PROCESS_CODES))
+                 & (t.process_name.lower().isin(names) | t.process_pe_original_file_name.lower().isin(names)))
+    if me:
+        f = f.filter(t.process_entity_id.isnull() | (t.process_entity_id != me))
+    per_host = f.group_by(host=f.host_name.lower()).aggregate(runs=f.count()).to_pyarrow().to_pylist()
+    counts = {r["host"]: int(r["runs"]) for r in per_host}
+    host = lower(alert.host)
+    prefix = _prefix(host)
+    all_hosts = ctx.fleet_hosts()
+    peers = [h for h in all_hosts if h != host and _prefix(h) == prefix]
+    peers_running = [h for h in peers if counts.get(h)]
+    return {
+        "host_runs": counts.get(host, 0) + counts.get(short_host(host), 0) * (short_host(host) != host),
+        "peer_prefix": prefix,
+        "peers": len(peers),
+        "peers_running": len(peers_running),
+        "fleet_hosts": len(all_hosts),
+        "fleet_hosts_running": len([h for h in all_hosts if counts.get(h)]),
+    }
+
+
+def _prefix(host: str) -> str:
+    m = re.match(r"[a-z_-]+", short_host(host))
+    return m.group(0).rstrip("-_") if m else ""
+
+
+def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
+    findings: list[Finding] = []
+    at = alert_time(alert)
+    intel = ctx.intel_db()
+    coverage = _coverage_start(ctx)
+    report: list[dict[str, Any]] = []
+    for d in destinations(alert):
+        host = str(d["host"])
+        info = classify(host, ctx.net)
+        scope_known = d.get("scope") if d.get("scope") not in (None, "unknown") else info.scope
+        entry: dict[str, Any] = {**d, "scope": scope_known, "ip_literal": info.ip_literal, "intel": []}
+        ev = [x for x in (d.get("path"), host if not d.get("path") else None) if x]
+        if d["origin"] == "connection":
+            ip = d.get("ip")
+            ip_info = classify(ip, ctx.net) if ip else info
+            scope = ip_info.scope if ip else scope_known
+            entry["scope"] = scope
+            ev = [f"{host}:{d.get('port')}", *alert.event_uids]
+            if scope == "external":
+                findings.append(finding("net.external", STEP, f"connection to external address {ip or host}", ev))
+            if is_ip(host):
+                findings.append(finding("net.ip_literal", STEP, f"connection to a raw IP address {host}", ev))
+            port = d.get("port")
+            if port is not None and int(port) not in STANDARD_PORTS:
+                findings.append(finding("net.nonstandard_port", STEP, f"connection on non-standard port {port}", ev))
+        for value in {host, str(d.get("ip") or "")} - {""}:
+            for hit in intel.lookup(value):
+                entry["intel"].append(hit.summary())
+                if hit.reputation in ("malicious", "suspicious") and known("intel.match"):
+                    findings.append(finding("intel.match", STEP, f"{value} is {hit.reputation} in local intel",
+                                            [hit.summary()]))
+        if not is_ip(host) and "." in host and entry["scope"] not in ("internal", "loopback"):
+            seen, uid = _first_seen(ctx, host)
+            intel_seen = min((h.first_seen for h in intel.lookup(host) if h.first_seen), default=None)
+            entry["first_seen_store"] = iso(seen) if seen else None
+            entry["first_seen_intel"] = iso(intel_seen) if intel_seen else None
+            window = timedelta(days=ctx.new_domain_days)
+            covered = coverage is not None and coverage <= at - window
+            new_in_store = covered and (seen is None or seen >= at - window)
+            new_in_intel = intel_seen is not None and intel_seen >= at - window
+            if new_in_store or new_in_intel:
+                why = []
+                if new_in_store:
+                    why.append(f"first seen in the fleet store {iso(seen) if seen else 'never before'}"
+                               f" (store covers since {iso(coverage)})")
+                if new_in_intel and intel_seen is not None:
+                    why.append(f"intel first seen {intel_seen.date().isoformat()}")
+                findings.append(finding("dns.new_domain", STEP,
+                                        f"{host} is new (first seen within {ctx.new_domain_days} days)",
+                                        [host, *why, *([uid] if uid else [])]))
+            elif not covered:
+                entry["new_domain"] = (f"unknown: the store covers only since {iso(coverage)}, less than "
+                                       f"{ctx.new_domain_days} days before the alert")
+        report.append(entry)
+    baseline = maker_baseline(alert, ctx)
+    alert.extra["destinations"] = report
+    alert.extra["maker_baseline"] = baseline
+    if alert.rule.slug.endswith("network") and baseline["host_runs"] == 0:
+        peers, running = baseline["peers"], baseline["peers_running"]
+        if peers == 0 or running * 10 <= peers:
+            findings.append(finding(
+                "fleet.rare_process", STEP,
+                f"{alert.process.get('name') or 'the cabinet maker'} is not normally run on {alert.host}",
+                [f"no other makecab/diantz run on {alert.host} in the store",
+                 f"{running} of {peers} peer hosts ({baseline['peer_prefix'] or 'no prefix'}*) run it",
+                 f"{baseline['fleet_hosts_running']} of {baseline['fleet_hosts']} fleet hosts run it"],
+            ))
+    return findings

@@ -1,0 +1,93 @@
+"""Step 8 - fleet: does the same activity appear on other hosts, and is the destination rare?
+
+Pivots the playbooks name: the cabinet hash, the DDF name, the source host in other cabinet
+jobs, and the destination; plus how many hosts ever talk to the destination at all (a rare
+process -> destination pair is a prevention signal in both playbooks).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cabhunt.investigate.context import MAKERS, PROCESS_CODES, basename, lower, same_host, short_host
+from cabhunt.investigate.destination import destinations
+from cabhunt.investigate.hostinfo import classify, is_ip
+from cabhunt.investigate.scoring import finding
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from cabhunt.investigate.context import InvestigationContext
+    from cabhunt.model import Alert, Finding
+
+STEP = "fleet"
+MIN_FLEET = 3
+SENSORS = ("zeek", "proxy")  # their host_name is the sensor, not an endpoint
+
+
+def _hosts(ctx: InvestigationContext, expr: ir.Table, me: str) -> list[str]:
+    expr = expr.filter(expr.event_provider.isnull() | ~expr.event_provider.isin(list(SENSORS)))
+    q = expr.select(h=expr.host_name.lower()).distinct().limit(200)
+    return sorted(h for h in (r["h"] for r in q.to_pyarrow().to_pylist()) if h and short_host(h) != short_host(me))
+
+
+def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
+    t = ctx.table()
+    me = lower(alert.host)
+    findings: list[Finding] = []
+    pivots: dict[str, Any] = {}
+    maker = t.event_code.isin(list(PROCESS_CODES)) & (
+        t.process_name.lower().isin(sorted(MAKERS)) | t.process_pe_original_file_name.lower().isin(sorted(MAKERS)))
+    hashes = sorted({c["sha256"] for c in alert.extra.get("cabinet_files", []) if c.get("sha256")})
+    if hashes:
+        others = _hosts(ctx, t.filter(t.file_hash_sha256.lower().isin(hashes)), me)
+        pivots["cabinet_hash"] = {"values": hashes, "other_hosts": others}
+    for ddf in alert.directive_files:
+        name = lower(basename(ddf))
+        if not name:
+            continue
+        cl = t.process_command_line.lower()
+        others = _hosts(ctx, t.filter(maker & cl.contains(name)), me)
+        pivots.setdefault("ddf_name", {"values": [], "other_hosts": []})
+        pivots["ddf_name"]["values"].append(name)
+        pivots["ddf_name"]["other_hosts"] = sorted(set(pivots["ddf_name"]["other_hosts"]) | set(others))
+    dests = destinations(alert)
+    for d in dests:
+        host = lower(d["host"])
+        key = f"source_host:{host}"
+        needle = "\\\\" + host.strip("[]")
+        others = _hosts(ctx, t.filter(maker & t.process_command_line.lower().contains(needle)), me)
+        pivots[key] = {"values": [host], "other_hosts": others}
+    spread = {k: v for k, v in pivots.items() if v["other_hosts"]}
+    # destination: who else talks to it at all
+    fleet_size = ctx.fleet_host_count()
+    rare: list[str] = []
+    resolved = (alert.extra.get("corroboration") or {}).get("resolved") or {}
+    for d in dests:
+        host = lower(d["host"]).strip("[]")
+        ip = lower(d.get("ip"))
+        ips = sorted({*(resolved.get(host) or []), *([ip] if ip else [])})
+        cond = (t.destination_domain.lower() == host) | (t.dns_question_name.lower() == host) | \
+               (t.tls_server_name.lower() == host)
+        if is_ip(host):
+            cond = cond | (t.destination_ip == host)
+        if ips:
+            cond = cond | t.destination_ip.isin(ips)
+        cond = cond | t.process_command_line.lower().contains("\\\\" + host + "\\")
+        talkers = _hosts(ctx, t.filter(cond), me)
+        scope = classify(host, ctx.net).scope
+        pivots[f"destination:{host}"] = {"values": [host], "other_hosts": talkers, "scope": scope}
+        if talkers and scope in ("external", "unknown"):
+            spread[f"destination:{host}"] = pivots[f"destination:{host}"]
+        if not talkers and fleet_size >= MIN_FLEET and not any(same_host(host, r) for r in rare):
+            rare.append(host)
+    alert.extra["fleet"] = {"hosts_in_store": fleet_size, "pivots": pivots}
+    if spread:
+        ev = [f"{k}: also on {', '.join(v['other_hosts'][:10])}" for k, v in spread.items()]
+        n = len({h for v in spread.values() for h in v["other_hosts"]})
+        findings.append(finding("fleet.spread", STEP, f"the same activity appears on {n} other host(s)", ev))
+    if rare:
+        findings.append(finding("fleet.rare_destination", STEP,
+                                f"no other host of {fleet_size} talks to {', '.join(rare)}",
+                                [f"{h}: only {alert.host} in the store" for h in rare]))
+    return findings
