@@ -57,8 +57,8 @@ class JobAnalysis:
 
     @property
     def flagged(self) -> bool:
-        """cabhunt's parser verdict for T1105 / ADS staging: remote input or an ADS cabinet."""
-        return self.remote_input or self.ads_cabinet
+        """cabhunt's parser verdict for a cabinet maker: remote input or an ADS cabinet."""
+        return self.maker is not None and (self.remote_input or self.ads_cabinet)
 
     def to_dict(self) -> dict[str, Any]:
         return {
