@@ -283,3 +283,10 @@ _DDFISH = st.lists(
 def test_never_raises_on_ddf_like_text(a: str, b: str) -> None:
     result = interpret_ddf([("a.ddf", a), ("b.ddf", b.encode("utf-8"))])
     assert "internal_error" not in result.issue_kinds()
+
+
+def test_report_outputs() -> None:
+    result = interpret_ddf([("x.ddf", "a.exe\n")], cwd="C:\\w")
+    assert (result.inf_file, result.rpt_file) == ("C:\\w\\setup.inf", "C:\\w\\setup.rpt")
+    result = interpret_ddf([("x.ddf", ".Set InfFileName=nul\n.Set RptFileName=\\\\h\\s\\r.rpt\na.exe\n")])
+    assert (result.inf_file, result.rpt_file) == (None, "\\\\h\\s\\r.rpt")

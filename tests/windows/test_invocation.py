@@ -116,3 +116,13 @@ def test_never_raises(line: str, image: str | None, ofn: str | None) -> None:
     inv = parse_invocation(line, image, ofn)
     assert isinstance(inv.errors, list)
     inv.to_dict()
+
+
+def test_windash_colon_and_fullwidth_forms() -> None:
+    inv = parse_invocation("makecab \u2013F x.ddf /F:y.ddf \u2014D SourceDir=\\\\h\\s /L=out")
+    assert inv.directive_files == ["x.ddf", "y.ddf"]
+    assert inv.define("SourceDir") == "\\\\h\\s" and inv.location == "out"
+    # full-width quote and slash: what an ANSI program receives after best-fit conversion
+    inv = parse_invocation("makecab \uff0fF \uff02\\\\h\\s\\a b.ddf\uff02")
+    assert inv.directive_files == ["\\\\h\\s\\a b.ddf"]
+    assert inv.notes and inv.command_line.startswith("makecab \uff0f")

@@ -159,6 +159,8 @@ def _print_job(console: Console, job: JobAnalysis) -> None:
     summary.add_row("verdict", verdict + ", ".join(reasons))
     for err in inv.errors:
         summary.add_row("usage error", err)
+    for note in inv.notes:
+        summary.add_row("note", note)
     if job.ddf_unknown:
         summary.add_row("DDF content unknown", ", ".join(job.ddf_unknown))
     for note in job.notes:

@@ -199,6 +199,8 @@ class DdfResult:
     truncated: bool = False
     inf_lines: int = 0
     source_dirs: list[str] = field(default_factory=list)
+    inf_file: str | None = None  # where setup.inf goes (resolved when possible); None for "nul"
+    rpt_file: str | None = None  # where setup.rpt goes; None for "nul"
 
     def variable(self, name: str) -> str | None:
         low = name.lower()
@@ -224,6 +226,8 @@ class DdfResult:
             "lines": self.lines,
             "truncated": self.truncated,
             "inf_lines": self.inf_lines,
+            "inf_file": self.inf_file,
+            "rpt_file": self.rpt_file,
             "issues": [i.to_dict() for i in self.issues],
         }
 
@@ -658,7 +662,16 @@ class _Interpreter:
             )
         self.result.lines = total
         self.result.variables = self.vars.as_dict()
+        self.result.inf_file = self._output("InfFileName")
+        self.result.rpt_file = self._output("RptFileName")
         return self.result
+
+    def _output(self, var: str) -> str | None:
+        value = (self.vars.get(var) or "").strip()
+        if not value or value.lower() in ("nul", "nul:"):
+            return None
+        resolved, _, _ = resolve_path(value, self.cwd)
+        return resolved or value
 
     def _polyglot(self, file: str, line: int | None, message: str) -> None:
         if not any(i.kind == "polyglot" and i.file == file for i in self.result.issues):

@@ -93,6 +93,7 @@ class Invocation:
     extra_positionals: list[str] = field(default_factory=list)
     help: bool = False
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def define(self, name: str) -> str | None:
         """Last ``/D`` value for a variable (names are case-insensitive)."""
@@ -123,11 +124,29 @@ class Invocation:
             "extra_positionals": list(self.extra_positionals),
             "help": self.help,
             "errors": list(self.errors),
+            "notes": list(self.notes),
         }
 
 
+# Switch introducers: "/" and "-", plus the dash lookalikes that ANSI best-fit conversion turns
+# into "-" on some code pages (the set Sigma's "windash" modifier covers).
+_SWITCH_CHARS = "/-\u2013\u2014\u2015"
+
+
+def best_fit_fold(text: str) -> str:
+    """Fold full-width ASCII forms (U+FF01..U+FF5E) to ASCII.
+
+    makecab receives its arguments through the ANSI code page (inferred); Windows' best-fit
+    conversion maps full-width quotes, slashes and letters to their ASCII twins, so ``＂`` can
+    end a quoted argument for makecab while a log viewer sees an ordinary character.
+    """
+    if not any("\uff01" <= c <= "\uff5e" for c in text):
+        return text
+    return "".join(chr(ord(c) - 0xFEE0) if "\uff01" <= c <= "\uff5e" else c for c in text)
+
+
 def _is_switch(arg: str) -> bool:
-    if len(arg) < 2 or arg[0] not in "/-":
+    if len(arg) < 2 or arg[0] not in _SWITCH_CHARS:
         return False
     # "//host/share/f" is a path (forward-slash UNC), not a switch named "/"
     return not (arg[0] == "/" and arg[1] == "/")
@@ -153,7 +172,8 @@ def parse_invocation(
 
 def _parse(command_line: str, image: str | None, original_file_name: str | None) -> Invocation:
     text = "" if command_line is None else str(command_line)
-    argv = split_command_line(text)
+    folded = best_fit_fold(text)
+    argv = split_command_line(folded)
     program = argv[0] if argv else None
     maker = cab_maker(image, original_file_name) or (cab_maker(program, None) if not image else None)
     inv = Invocation(
@@ -165,6 +185,8 @@ def _parse(command_line: str, image: str | None, original_file_name: str | None)
         original_file_name=original_file_name,
         renamed=is_renamed(image, original_file_name),
     )
+    if folded != text:
+        inv.notes.append("full-width characters folded to ASCII (ANSI best-fit), as makecab would see them")
     positionals: list[str] = []
     args = argv[1:]
     i = 0
@@ -190,6 +212,8 @@ def _parse(command_line: str, image: str | None, original_file_name: str | None)
                 inv.errors.append(f"bad verbosity switch: {arg}")
             continue
         if letter in ("D", "F", "L"):
+            if attached[:1] in (":", "="):
+                attached = attached[1:]  # tolerate /F:file and /L=dir spellings
             if attached:
                 value = attached
             elif i < len(args):
