@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cabhunt import query
 from cabhunt.errors import Problems
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ class InvestigationContext:
         q = expr.select(*cols).order_by("ts")
         if limit is not None:
             q = q.limit(limit)
-        return list(q.to_pyarrow().to_pylist())
+        return query.rows(q)
 
     def host_events(self, host: str | None, at: datetime) -> list[Event]:
         """All events of ``host`` from shortly before the alert to the end of the follow-on window."""
@@ -197,7 +198,7 @@ class InvestigationContext:
             t = self.table()
             t = t.filter(t.event_provider.isnull() | ~t.event_provider.isin(["zeek", "proxy"]))
             q = t.select(h=t.host_name.lower()).filter(lambda x: x.h.notnull()).distinct()
-            self._fleet_hosts = sorted(r["h"] for r in q.to_pyarrow().to_pylist())
+            self._fleet_hosts = sorted(r["h"] for r in query.rows(q))
         return self._fleet_hosts
 
     def fleet_host_count(self) -> int:

@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from cabhunt import query
 from cabhunt.investigate.context import MAKERS, PROCESS_CODES, alert_time, iso, lower, short_host
 from cabhunt.investigate.hostinfo import classify, is_ip
 from cabhunt.investigate.scoring import finding, known
@@ -39,7 +40,7 @@ def destinations(alert: Alert) -> list[dict[str, Any]]:
 
 def _coverage_start(ctx: InvestigationContext) -> datetime | None:
     t = ctx.table()
-    return t.ts.min().to_pyarrow().as_py()
+    return query.scalar(t.ts.min())
 
 
 def _first_seen(ctx: InvestigationContext, domain: str) -> tuple[datetime | None, str | None]:
@@ -59,7 +60,7 @@ def maker_baseline(alert: Alert, ctx: InvestigationContext) -> dict[str, Any]:
                  & (t.process_name.lower().isin(names) | t.process_pe_original_file_name.lower().isin(names)))
     if me:
         f = f.filter(t.process_entity_id.isnull() | (t.process_entity_id != me))
-    per_host = f.group_by(host=f.host_name.lower()).aggregate(runs=f.count()).to_pyarrow().to_pylist()
+    per_host = query.rows(f.group_by(host=f.host_name.lower()).aggregate(runs=f.count()))
     counts = {r["host"]: int(r["runs"]) for r in per_host}
     host = lower(alert.host)
     prefix = _prefix(host)

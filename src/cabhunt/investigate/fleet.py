@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cabhunt import query
 from cabhunt.investigate.context import MAKERS, PROCESS_CODES, basename, lower, same_host, short_host
 from cabhunt.investigate.destination import destinations
 from cabhunt.investigate.hostinfo import classify, is_ip
@@ -28,7 +29,7 @@ SENSORS = ("zeek", "proxy")  # their host_name is the sensor, not an endpoint
 def _hosts(ctx: InvestigationContext, expr: ir.Table, me: str) -> list[str]:
     expr = expr.filter(expr.event_provider.isnull() | ~expr.event_provider.isin(list(SENSORS)))
     q = expr.select(h=expr.host_name.lower()).distinct().limit(200)
-    return sorted(h for h in (r["h"] for r in q.to_pyarrow().to_pylist()) if h and short_host(h) != short_host(me))
+    return sorted(h for h in (r["h"] for r in query.rows(q)) if h and short_host(h) != short_host(me))
 
 
 def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:

@@ -180,7 +180,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         for d in alert.directive_files:
             if _is_remote_path(d):
                 findings.append(finding("ddf.remote", STEP, "the directive file itself is read from a remote share", [d]))
-    ddf_sources = [s for s in alert.sources if s.via and s.via != "cmdline"]
+    ddf_sources = [s for s in alert.sources if s.via and s.via not in ("cmdline", "/D SourceDir")]
     remote_ddf = [s for s in ddf_sources if s.kind in REMOTE_KINDS]
     if remote_ddf:
         findings.append(finding("ddf.remote_source", STEP,

@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from cabhunt import query
 from cabhunt.investigate.context import MAKERS, PROCESS_CODES, Event, alert_time, basename, iso, lower
 from cabhunt.investigate.scoring import finding
 
@@ -131,7 +132,7 @@ def _signer(alert: Alert, ctx: InvestigationContext, exe: str) -> dict[str, Any]
 def _hash_prevalence(ctx: InvestigationContext, sha: str) -> dict[str, Any]:
     t = ctx.table()
     f = t.filter((t.process_hash_sha256.lower() == sha.lower()) & t.event_code.isin(list(PROCESS_CODES)))
-    agg = f.aggregate(hosts=f.host_name.lower().nunique(), runs=f.count()).to_pyarrow().to_pylist()
+    agg = query.rows(f.aggregate(hosts=f.host_name.lower().nunique(), runs=f.count()))
     row = agg[0] if agg else {"hosts": 0, "runs": 0}
     return {"sha256": sha.lower(), "hosts": int(row["hosts"] or 0), "runs": int(row["runs"] or 0),
             "fleet_hosts": ctx.fleet_host_count()}
