@@ -125,7 +125,7 @@ class IntelDB:
             before = sum(len(v) for v in db.hits.values())
             try:
                 _parse_into(db, text, p.name, problems, p)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError, csv.Error, RecursionError) as exc:
                 problems.add(p, f"not a usable intel file: {exc}")
                 continue
             if sum(len(v) for v in db.hits.values()) == before:
@@ -206,7 +206,7 @@ def _misp(db: IntelDB, doc: Any, name: str) -> None:
 
 
 def _csv(db: IntelDB, text: str, name: str, problems: Problems, path: Path) -> None:
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     rows = [r for r in rows if r and not r[0].lstrip().startswith("#")]
     if not rows:
         return
