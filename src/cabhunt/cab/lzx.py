@@ -64,7 +64,7 @@ def _windows(data: bytes) -> list[int]:
 class _Bits:
     """Bit position over one frame's data, MSB-first within 16-bit little-endian words."""
 
-    __slots__ = ("data", "base", "w", "p", "limit")
+    __slots__ = ("base", "data", "limit", "p", "w")
 
     def __init__(self, data: bytes, base: int = 0) -> None:
         self.data = data
