@@ -134,26 +134,33 @@ class Token:
     footer: int = 0  # formatted offset minus the slot's base
 
 
+def e8_translate_frame(frame: bytearray, offset: int, e8_size: int) -> None:
+    """Encoder-side E8 translation of one frame that starts ``offset`` bytes into the stream."""
+    size = len(frame)
+    if offset >= 0x40000000 or size <= 10:
+        return
+    i = 0
+    while i < size - 10:
+        if frame[i] == 0xE8:
+            cur = offset + i
+            disp = int.from_bytes(frame[i + 1 : i + 5], "little", signed=True)
+            target = cur + disp
+            if 0 <= target < e8_size + cur:
+                if target >= e8_size:
+                    target = disp - e8_size
+                frame[i + 1 : i + 5] = (target & 0xFFFFFFFF).to_bytes(4, "little")
+            i += 5
+        else:
+            i += 1
+
+
 def e8_preprocess(data: bytes, e8_size: int) -> bytes:
     """The encoder-side E8 translation, chunk by chunk ([MS-PATCH] 2.2.2)."""
-    out = bytearray(data)
-    for off in range(0, len(out), FRAME):
-        size = min(FRAME, len(out) - off)
-        if off >= 0x40000000 or size <= 10:
-            continue
-        i = 0
-        while i < size - 10:
-            if out[off + i] == 0xE8:
-                cur = off + i
-                disp = int.from_bytes(out[off + i + 1 : off + i + 5], "little", signed=True)
-                target = cur + disp
-                if 0 <= target < e8_size + cur:
-                    if target >= e8_size:
-                        target = disp - e8_size
-                    out[off + i + 1 : off + i + 5] = (target & 0xFFFFFFFF).to_bytes(4, "little")
-                i += 5
-            else:
-                i += 1
+    out = bytearray()
+    for off in range(0, len(data), FRAME):
+        frame = bytearray(data[off : off + FRAME])
+        e8_translate_frame(frame, off, e8_size)
+        out += frame
     return bytes(out)
 
 

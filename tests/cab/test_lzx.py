@@ -21,7 +21,16 @@ from cabhunt.cab.errors import CabDecompressError
 from cabhunt.cab.huffman import build_table
 from cabhunt.cab.lzx import LzxDecoder, _undo_e8
 from tests.cab.blocks import RawFolder, walk
-from tests.cab.lzx_writer import FRAME, Encoder, e8_preprocess, encode, write_cab
+from tests.cab.lzx_writer import (
+    FRAME,
+    BitWriter,
+    Encoder,
+    e8_preprocess,
+    e8_translate_frame,
+    encode,
+    write_cab,
+    write_pretree_coded,
+)
 from tests.conftest import FIXTURES, shared_or_skip
 
 CAB_DIR = FIXTURES / "cab"
@@ -192,41 +201,26 @@ def test_e8_not_undone_beyond_the_first_gibibyte() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.binary(min_size=0, max_size=3000),
-    st.integers(0, 0x7FFFFFFF),
-    st.integers(0, 1 << 31),
-)
-def test_e8_undo_inverts_the_encoder_preprocessing(data: bytes, size: int, offset: int) -> None:
-    # Plant E8 bytes densely so translation paths (both signs, the tail rule) are exercised.
+@given(st.binary(min_size=0, max_size=3000), st.integers(0, 0x7FFFFFFF), st.integers(0, 1 << 31))
+def test_e8_undo_inverts_the_encoder_translation(data: bytes, size: int, offset: int) -> None:
     buf = bytearray(data)
-    for i in range(0, len(buf), 7):
+    for i in range(0, len(buf), 7):  # dense E8 bytes: both signs, skips, and the 10-byte tail rule
         buf[i] = 0xE8
     chunk = bytes(buf)
-    forward = bytearray(chunk)
-    # e8_preprocess works on whole streams; shift the chunk to `offset` via a helper frame.
-    _preprocess_at(forward, offset, size)
+    frame = bytearray(chunk)
+    e8_translate_frame(frame, offset, size)
     if len(chunk) > 10 and offset < 0x40000000:
-        _undo_e8(forward, offset, size)
-    assert bytes(forward) == chunk
+        _undo_e8(frame, offset, size)
+    assert bytes(frame) == chunk
 
 
-def _preprocess_at(frame: bytearray, offset: int, size: int) -> None:
-    if len(frame) <= 10 or offset >= 0x40000000:
-        return
-    i = 0
-    while i < len(frame) - 10:
-        if frame[i] == 0xE8:
-            cur = offset + i
-            disp = int.from_bytes(frame[i + 1 : i + 5], "little", signed=True)
-            target = cur + disp
-            if 0 <= target < size + cur:
-                if target >= size:
-                    target = disp - size
-                frame[i + 1 : i + 5] = (target & 0xFFFFFFFF).to_bytes(4, "little")
-            i += 5
-        else:
-            i += 1
+def test_e8_tail_and_short_frames_are_left_alone() -> None:
+    frame = bytearray(b"\0" * 20 + b"\xe8\x01\0\0\0" + b"\0" * 9)  # E8 at len-14: translated
+    _undo_e8(frame, 0, 1000)
+    assert frame[21:25] == (1 - 20).to_bytes(4, "little", signed=True)
+    tail = bytearray(b"\0" * 20 + b"\xe8\x01\0\0\0" + b"\0" * 5)  # E8 at len-10: untouched
+    _undo_e8(tail, 0, 1000)
+    assert tail[21:25] == b"\x01\0\0\0"
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -281,6 +275,27 @@ def test_invalid_block_type_and_zero_block_size_raise() -> None:
         data = struct.pack("<HH", word >> 16, word & 0xFFFF) + b"\0" * 200
         with pytest.raises(CabDecompressError):
             LzxDecoder(16).decompress(data, 100)
+
+
+def test_empty_main_tree_is_rejected() -> None:
+    bw = BitWriter()
+    bw.write(0, 1)  # no E8
+    bw.write(1, 3)  # verbatim
+    bw.write(0, 16)
+    bw.write(16, 8)
+    write_pretree_coded(bw, [0] * 256, [0] * 256)
+    write_pretree_coded(bw, [0] * 8 * 32, [0] * 8 * 32)
+    bw.cut()
+    with pytest.raises(CabDecompressError, match="main tree"):
+        LzxDecoder(16).decompress(bw.frames[0] + b"\0" * 64, 16)
+
+
+def test_repeated_offset_zero_from_an_uncompressed_block_is_rejected() -> None:
+    enc = Encoder(16)
+    enc.r = [0, 1, 1]  # written into the uncompressed block header, then used by slot 0
+    frames = enc.encode(b"q" * 100 + b"z" * 1000, [(3, 100), (1, 1000)])
+    with pytest.raises(CabDecompressError, match="repeated offset"):
+        LzxDecoder(16).decompress(*frames[0])
 
 
 def test_match_running_past_frame_end_raises() -> None:

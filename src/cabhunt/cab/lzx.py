@@ -214,7 +214,7 @@ class LzxDecoder:
     def _read_lengths(bits: _Bits, lengths: list[int], first: int, end: int) -> None:
         """Update ``lengths[first:end]`` from a pretree-coded delta against their old values."""
         pre = [bits.read(4) for _ in range(_PRETREE_SIZE)]
-        table, tbits = build_table(pre, allow_empty=True, name="LZX pretree")
+        table, tbits = build_table(pre, allow_empty=False, name="LZX pretree")
         i = first
         while i < end:
             code = bits.decode(table, tbits)
