@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cabhunt.cab.errors import CabDecompressError
+from cabhunt.cab.errors import CabDecompressError, CabLimitError
 from cabhunt.cab.huffman import build_table
 from cabhunt.cab.lzx import LzxDecoder, _undo_e8
 from tests.cab.blocks import RawFolder, walk
@@ -133,6 +133,11 @@ def test_frame_size_is_bounded_and_empty_frame_is_empty() -> None:
         dec.decompress(b"\0" * 64, FRAME + 1)
 
 
+def test_oversized_input_block_hits_the_limit() -> None:
+    with pytest.raises(CabLimitError):
+        LzxDecoder(16).decompress(b"\0" * (4 * 65536 + 1), 100)
+
+
 def test_decoder_stays_failed_after_an_error() -> None:
     raw = b"abcdefgh" * 5000
     frames = encode(raw, 16)
@@ -166,11 +171,15 @@ def test_roundtrip_each_block_type_and_window(window_bits: int, block_type: int)
     _roundtrip(_text(70_001, window_bits), window_bits, block_type=block_type)
 
 
-@pytest.mark.parametrize("block_size", [1, 7, 4095, 32767, 32769, 50_001])
+@pytest.mark.parametrize("block_size", [7, 4095, 32767, 32769, 50_001])
 def test_roundtrip_mixed_blocks_spanning_frames_with_e8(block_size: int) -> None:
     # tiny blocks cost a tree build each; keep those streams just over one frame
     raw = _text(FRAME + 300 if block_size < 10 else 3 * FRAME + 1234, block_size)
     _roundtrip(raw, 17, types=[3, 1, 2], block_size=block_size, e8_size=len(raw) + 999)
+
+
+def test_roundtrip_one_byte_blocks() -> None:
+    _roundtrip(_text(900, 4), 16, types=[1, 3, 2], block_size=1)
 
 
 def test_roundtrip_far_offsets_use_window21_upper_slots() -> None:

@@ -15,8 +15,9 @@ from cabhunt.cab.errors import CabDecompressError
 
 MAX_CODE_BITS = 16
 # Entry for a bit pattern that no code covers (incomplete or empty tree): length 0 and a symbol far
-# beyond any alphabet, so the caller's range checks turn it into a decode error.
-INVALID_SYMBOL = 1 << 20
+# beyond any alphabet, so the caller's range checks turn it into a decode error. It must also exceed
+# any match length or distance a decoder could accept (LZX history stays below 8 MiB).
+INVALID_SYMBOL = 1 << 26
 INVALID_ENTRY = INVALID_SYMBOL << 5
 
 

@@ -14,17 +14,21 @@ one slice copy (a repeated pattern when it overlaps its own output).
 
 Hostile input: every loop is bounded by the frame's output length, match distances are checked
 against the bytes actually produced, matches may not run past the block or frame end, and reads
-past the block's data raise. Only ``CabDecompressError`` escapes.
+past the block's data raise. Only ``CabDecompressError`` (and ``CabLimitError`` for an oversized
+input block) escapes.
 """
 
 from __future__ import annotations
 
 import struct
 
-from cabhunt.cab.errors import CabDecompressError
+from cabhunt.cab.errors import CabDecompressError, CabLimitError
 from cabhunt.cab.huffman import build_table
 
 FRAME_SIZE = 32768
+# A CFDATA block holds at most 65535 bytes; a block split across cabinets is two joined. Anything
+# far larger is not a frame and would only cost memory.
+MAX_INPUT = 4 * 65536
 _MIN_WINDOW_BITS = 15
 _MAX_WINDOW_BITS = 21
 # Position slots per window size (LZXFMT; window 21 has 50 slots, not the 2*bits pattern).
@@ -130,6 +134,8 @@ class LzxDecoder:
             raise CabDecompressError(f"LZX: folder already failed ({self._failed})")
         if not 0 <= out_len <= FRAME_SIZE:
             raise CabDecompressError(f"LZX: frame size {out_len} not in 0..{FRAME_SIZE}")
+        if len(data) > MAX_INPUT:
+            raise CabLimitError(f"LZX: compressed block of {len(data)} bytes exceeds {MAX_INPUT}")
         if out_len == 0:
             return b""
         try:
