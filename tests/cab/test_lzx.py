@@ -265,6 +265,28 @@ def test_cabextract_extracts_our_streams_identically(
     assert b"".join(dec.decompress(d, n) for d, n in frames) == ref
 
 
+@pytest.mark.skipif(shutil.which("cabextract") is None, reason="cabextract not installed")
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [(1, 1001), (3, 40000), (1, 38999)],  # odd part in each frame, even total: no pad byte
+        [(1, 1001), (3, 40001), (1, 38998)],  # odd total: pad byte after the second frame's part
+        [(3, 1001), (3, 40000), (2, 38999)],
+    ],
+)
+def test_cabextract_agrees_on_uncompressed_blocks_split_at_odd_offsets(
+    tmp_path: Path, blocks: list[tuple[int, int]]
+) -> None:
+    raw = _text(80_000, 5)
+    frames = Encoder(16).encode(raw, blocks)
+    cab = tmp_path / "odd.cab"
+    cab.write_bytes(write_cab("odd.bin", len(raw), frames, 16))
+    ref = subprocess.run(["cabextract", "-q", "-p", str(cab)], capture_output=True, timeout=60, check=True).stdout
+    assert ref == raw
+    dec = LzxDecoder(16)
+    assert b"".join(dec.decompress(d, n) for d, n in frames) == raw
+
+
 # -- hostile input ----------------------------------------------------------------------------
 def _frames(window_bits: int = 16) -> list[tuple[bytes, int]]:
     return encode(_text(2 * FRAME + 500, 99), window_bits, types=[2, 1, 3], block_size=20_000, e8_size=77_777)
