@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -31,10 +32,8 @@ def evidence_records(alert: Alert, store: Any) -> list[dict[str, Any]]:
     out = []
     for r in sorted(rows, key=lambda r: (r.get("ts") is None, r.get("ts"))):
         raw: Any = r.get("raw")
-        try:
+        with contextlib.suppress(ValueError):
             raw = json.loads(raw) if isinstance(raw, str) else raw
-        except ValueError:
-            pass
         out.append({"event_uid": r.get("event_uid"), "@timestamp": iso(r.get("ts")), "host": r.get("host_name"),
                     "event_code": r.get("event_code"), "provider": r.get("event_provider"),
                     "log_file": r.get("src_file"), "log_format": r.get("src_format"),
