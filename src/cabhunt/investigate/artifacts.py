@@ -87,7 +87,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     findings: list[Finding] = []
     at = alert_time(alert)
     events = ctx.host_events(alert.host, at)
-    me = alert.process.get("entity_id")
+    me = alert.process.get("entity_id") or alert.extra.get("linked_entity_id")
     lo, hi = at - ctx.window_before, at + ctx.followon_window
     created: dict[str, dict[str, Any]] = {}
     outputs: list[dict[str, Any]] = []

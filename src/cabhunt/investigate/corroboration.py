@@ -119,7 +119,7 @@ class _Corroborator:
                              [ev.get("event_uid") or "", f"{q} -> {', '.join(sorted(ips))}"])
 
     def connections(self) -> None:
-        me_guid = self.alert.process.get("entity_id")
+        me_guid = self.alert.process.get("entity_id") or self.alert.extra.get("linked_entity_id")
         me_pid = self.alert.process.get("pid")
         for ev in self.window:
             if ev.get("event_code") != 3:

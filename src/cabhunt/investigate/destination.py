@@ -54,7 +54,7 @@ def _first_seen(ctx: InvestigationContext, domain: str) -> tuple[datetime | None
 def maker_baseline(alert: Alert, ctx: InvestigationContext) -> dict[str, Any]:
     """How often this host and its peers (same name prefix) ran makecab/diantz, apart from this job."""
     t = ctx.table()
-    me = alert.process.get("entity_id")
+    me = alert.process.get("entity_id") or alert.extra.get("linked_entity_id")
     names = sorted(MAKERS)
     f = t.filter(t.event_code.isin(list(PROCESS_CODES))
                  & (t.process_name.lower().isin(names) | t.process_pe_original_file_name.lower().isin(names)))

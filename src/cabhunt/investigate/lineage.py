@@ -117,7 +117,7 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
 
 def _signer(alert: Alert, ctx: InvestigationContext, exe: str) -> dict[str, Any] | None:
     """Sysmon EID 7 of the image itself, loaded into its own process (Signed / Signature)."""
-    eid = alert.process.get("entity_id")
+    eid = alert.process.get("entity_id") or alert.extra.get("linked_entity_id")
     t = ctx.table()
     cond = (t.event_code == 7) & (t.dll_path.lower() == lower(exe))
     cond = cond & (t.process_entity_id == eid) if eid else cond & (t.host_name.lower() == lower(alert.host))

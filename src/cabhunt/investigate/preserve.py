@@ -93,6 +93,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     if creation is not None and creation.get("event_uid") not in {r["event_uid"] for r in records}:
         records.append(preserved_record(creation))
     if creation is not None:
+        before_id = alert.id
         proc = process_from_event(creation)
         for k, v in proc.items():
             if isinstance(v, dict):
@@ -103,6 +104,9 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                             cur[kk] = vv
             elif alert.process.get(k) is None and v is not None:
                 alert.process[k] = v
+        if alert.id != before_id:  # the alert id must stay stable across re-investigation
+            alert.extra["linked_entity_id"] = alert.process.pop("entity_id", None)
+            alert.process["entity_id"] = None
         alert.user = alert.user or creation.get("user_name")
         alert.working_directory = alert.working_directory or creation.get("process_working_directory")
         alert.extra["process_creation_uid"] = creation.get("event_uid")

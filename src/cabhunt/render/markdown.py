@@ -111,7 +111,7 @@ def render_alert(alert: Alert, level: int = 1) -> str:
 def render_hunt(alerts: list[Alert]) -> str:
     """The ``hunt --format markdown`` document: a summary table, then one section per alert."""
     ordered = sorted(alerts, key=lambda a: (VERDICT_ORDER.get(a.verdict, 9), -a.score, a.timestamp))
-    counts = Counter(a.verdict for a in alerts)
+    counts: Counter[str] = Counter(str(a.verdict) for a in alerts)
     lines = ["# cabhunt hunt report", ""]
     summary = ", ".join(f"{counts[v]} {v}" for v in VERDICT_ORDER if counts[v]) or "no alerts"
     lines += [f"{len(alerts)} alert(s): {summary}.", ""]
