@@ -127,7 +127,8 @@ class _Corroborator:
             if ev.get("source_ip"):
                 self.client_ips.add(str(ev["source_ip"]))
             own = (me_guid and ev.get("process_entity_id") == me_guid) or (
-                not me_guid and me_pid is not None and ev.get("process_pid") == me_pid)
+                (not me_guid or not ev.get("process_entity_id")) and me_pid is not None
+                and ev.get("process_pid") == me_pid)
             name = lower(ev.get("process_name") or basename(ev.get("process_executable")))
             port = ev.get("destination_port")
             system = ev.get("process_pid") == 4 or name == "system"
