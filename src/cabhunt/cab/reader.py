@@ -167,9 +167,9 @@ def _parse_files(buf: Buffer, base: int, offset: int, hdr: CFHeader) -> FileTabl
             raise CabFormatError(f"file table offset {offset} is beyond the end of the file")
         for i in range(hdr.c_files):
             at = cur.pos - base
-            fields = CFFILE.unpack(cur.take(CFFILE.size, f"CFFILE #{i}"))
+            cb_file, uoff, i_folder, date, time, attribs = CFFILE.unpack(cur.take(CFFILE.size, f"CFFILE #{i}"))
             name = cur.string(f"name of CFFILE #{i}")
-            entry = CFFile(*fields, name_raw=name, offset=at)
+            entry = CFFile(cb_file, uoff, i_folder, date, time, attribs, name_raw=name, offset=at)
             if not name:
                 entry.problems.append("empty name")
             if len(name) > NAME_MAX:
@@ -214,9 +214,9 @@ def parse_cabinet(buf: Buffer, base: int = 0, path: Path | None = None) -> Cabin
     folders: list[CFFolder] = []
     for i in range(hdr.c_folders):
         at = cur.pos - base
-        fields = CFFOLDER.unpack(cur.take(CFFOLDER.size, f"CFFOLDER #{i}"))
+        start, n_data, type_compress = CFFOLDER.unpack(cur.take(CFFOLDER.size, f"CFFOLDER #{i}"))
         reserve = cur.take(hdr.cb_folder_reserve, f"CFFOLDER #{i} abReserve")
-        folders.append(CFFolder(*fields, reserve=reserve, offset=at))
+        folders.append(CFFolder(start, n_data, type_compress, reserve=reserve, offset=at))
     seq_offset = cur.pos - base
     seq = _parse_files(buf, base, seq_offset, hdr)
     coff = seq if hdr.coff_files == seq_offset else _parse_files(buf, base, hdr.coff_files, hdr)

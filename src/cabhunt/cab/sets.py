@@ -8,6 +8,7 @@ in the same directory only (the name's directory part is ignored, never followed
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +141,7 @@ def _chain(cab: Cabinet, follow: bool) -> tuple[list[Cabinet], str | None, str |
             missing_next = got
             break
         chain.append(got)
-    for a, b in zip(chain, chain[1:], strict=False):
+    for a, b in itertools.pairwise(chain):
         if b.header.i_cabinet != a.header.i_cabinet + 1:
             anomalies.append(
                 f"iCabinet goes from {a.header.i_cabinet} to {b.header.i_cabinet} between "
@@ -205,8 +206,8 @@ def build_set(cab: Cabinet, *, follow: bool = True) -> CabSet:
         for f in c.files:
             if ci > 0 and _continues_prev(f):
                 continue  # already listed by the previous cabinet
-            folder = mapping[ci][_local_folder(c, f)] if c.folders else None
-            member = Member(entry=f, cab_index=ci, folder=folder)
+            global_index = mapping[ci][_local_folder(c, f)] if c.folders else None
+            member = Member(entry=f, cab_index=ci, folder=global_index)
             if ci == 0 and _continues_prev(f) and missing_prev:
                 member.error = f"cabinet set is incomplete: begins in previous cabinet {missing_prev}"
             cset.members.append(member)
@@ -223,5 +224,5 @@ def _add_hidden(cset: CabSet, ci: int, c: Cabinet, local_map: list[int]) -> None
         if (f.cb_file, f.uoff_folder_start, f.i_folder, f.name_raw) in listed:
             continue
         local = _local_folder(c, f)
-        folder = local_map[local] if 0 <= local < len(local_map) else None
-        cset.members.append(Member(entry=f, cab_index=ci, folder=folder, hidden=True))
+        global_index = local_map[local] if 0 <= local < len(local_map) else None
+        cset.members.append(Member(entry=f, cab_index=ci, folder=global_index, hidden=True))
