@@ -132,10 +132,10 @@ def load(path_or_bytes: Path | str | bytes | bytearray | memoryview) -> tuple[Bu
 
 def _parse_header(buf: Buffer, base: int) -> CFHeader:
     size = len(buf)
+    if bytes(buf[base : base + 4]) != SIGNATURE:
+        raise CabFormatError("not a cabinet (no MSCF signature)")
     cur = _Cursor(buf, base, size)
     fields = CFHEADER.unpack(cur.take(CFHEADER.size, "CFHEADER"))
-    if fields[0] != SIGNATURE:
-        raise CabFormatError("not a cabinet (no MSCF signature)")
     hdr = CFHeader(*fields[1:])
     if hdr.flags & FLAG_RESERVE_PRESENT:
         hdr.cb_header_reserve, hdr.cb_folder_reserve, hdr.cb_data_reserve = CFHEADER_RESERVE.unpack(
