@@ -31,8 +31,7 @@ def test_reserve_variants(flags: str) -> None:
 
 def test_broken_headers_refused() -> None:
     shared_or_skip("fixtures/cab/libmspack")
-    names = sorted(p.name for p in (FIXTURES / "cab/libmspack").glob("partial_*.cab")) + [
-        "bad_signature.cab", "bad_nofolders.cab", "bad_nofiles.cab", "bad_folderindex.cab"]
+    names = [*sorted(p.name for p in (FIXTURES / "cab/libmspack").glob("partial_*.cab")), "bad_signature.cab", "bad_nofolders.cab", "bad_nofiles.cab", "bad_folderindex.cab"]
     for name in names:
         if name == "partial_nodata.cab":
             continue

@@ -294,8 +294,10 @@ def _file_hash(buf: Buffer) -> str:
     return digest.hexdigest()
 
 
-def analyze_file(path: Path | str, *, limits: Limits | None = None, search: bool = False) -> dict[str, Any]:
-    """The inspect document of one file; raises CabFormatError when it holds no cabinet."""
+def analyze_file(
+    path: Path | str | bytes, *, limits: Limits | None = None, search: bool = False
+) -> dict[str, Any]:
+    """The inspect document of one file (or of bytes); raises CabFormatError when it holds no cabinet."""
     limits = limits or Limits()
     buf, real = load(path)
     if search:
@@ -310,7 +312,7 @@ def analyze_file(path: Path | str, *, limits: Limits | None = None, search: bool
     ctx = Context(limits)
     result = _analyse_cabinets(cabs, ctx)
     return {
-        "path": str(path),
+        "path": str(path) if not isinstance(path, bytes) else None,
         "sha256": _file_hash(buf),
         "size": len(buf),
         **result,
