@@ -151,3 +151,19 @@ def test_finding_ids_are_in_the_vocabulary() -> None:
             assert type(exc).__module__.startswith("cabhunt"), exc
             continue
         assert {f["id"] for f in doc["findings"]} <= FINDING_IDS
+
+
+def test_solid_folder_memory_is_per_member(tmp_path: Path) -> None:
+    """Sixteen 1 MiB members in one folder: only the member being streamed is held."""
+    import tracemalloc
+
+    path = tmp_path / "many.cab"
+    path.write_bytes(build(Craft([Entry(f"m{i}.bin".encode(), os.urandom(1 << 20)) for i in range(16)])))
+    tracemalloc.start()
+    try:
+        doc = analyze_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert all(m["status"] == "ok" for m in doc["members"])
+    assert peak < 8 << 20, f"peak {peak >> 20} MiB"

@@ -53,9 +53,15 @@ class Context:
 
 
 class AnalysisSink:
-    """Hashes and histograms one member while it streams; keeps a bounded copy."""
+    """Hashes and histograms one member while it streams; keeps a bounded copy.
 
-    def __init__(self, keep: int) -> None:
+    The member is described as soon as its last byte arrives and the copy is dropped, so a
+    solid folder with many members holds at most the members being streamed at that moment.
+    """
+
+    def __init__(self, keep: int, doc: dict[str, Any], ctx: Context) -> None:
+        self.doc = doc
+        self.ctx = ctx
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sha1 = hashlib.sha1(usedforsecurity=False)
         self.sha256 = hashlib.sha256()
@@ -82,9 +88,21 @@ class AnalysisSink:
 
     def close(self) -> None:
         self.done = True
+        doc = self.doc
+        doc["status"] = "ok"
+        doc["md5"], doc["sha1"], doc["sha256"] = self.md5.hexdigest(), self.sha1.hexdigest(), self.sha256.hexdigest()
+        doc["entropy"] = round_entropy(self.hist.entropy())
+        data = self.content()
+        self.parts = []
+        try:
+            describe_content(doc, data, self.truncated, self.ctx)
+        except CabError as exc:  # a nested archive's trouble must not abort the outer folder
+            doc["error"] = f"content analysis failed: {exc}"
+            self.ctx.errors.append(f"{self.ctx.prefix}{doc['name']}: {doc['error']}")
 
     def abort(self, reason: str) -> None:
         self.error = reason
+        self.parts = []
 
     def content(self) -> bytes:
         return b"".join(self.parts)
@@ -246,7 +264,7 @@ def _analyse_set(cset: CabSet, ctx: Context) -> list[dict[str, Any]]:
         if declared + member.size > limits.max_total:
             return f"declared sizes pass the total cap {limits.max_total}; not decoded"
         declared += member.size
-        sink = AnalysisSink(limits.analysis_buffer)
+        sink = AnalysisSink(limits.analysis_buffer, docs[id(member)], ctx)
         sinks[id(member)] = sink
         return sink
 
@@ -257,13 +275,6 @@ def _analyse_set(cset: CabSet, ctx: Context) -> list[dict[str, Any]]:
             doc["status"] = "refused" if sink is None and not outcome.member.error else "error"
             doc["error"] = outcome.reason
             ctx.errors.append(f"{ctx.prefix}{doc['name']}: {outcome.reason}")
-            continue
-        doc["status"] = "ok"
-        doc["md5"], doc["sha1"], doc["sha256"] = sink.md5.hexdigest(), sink.sha1.hexdigest(), sink.sha256.hexdigest()
-        doc["entropy"] = round_entropy(sink.hist.entropy())
-        data = sink.content()
-        sink.parts = []
-        describe_content(doc, data, sink.truncated, ctx)
     return [docs[id(m)] for m in cset.members]
 
 

@@ -43,10 +43,40 @@ def redact(value: str) -> str:
     return f"{keep}***({len(value)} chars)"
 
 
+KEYWORDS = ("pass", "pwd", "secret", "token", "api_key", "apikey", "api-key", "private key",
+            "akia", "asia", "agpa", "aida", "aroa")
+
+
+def _candidate_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of the lines holding a keyword: a str.find pass before the regexes."""
+    low = text.lower()
+    positions: list[int] = []
+    for kw in KEYWORDS:
+        pos = low.find(kw)
+        while pos >= 0 and len(positions) < MAX_HITS * 20:
+            positions.append(pos)
+            pos = low.find(kw, pos + len(kw))
+    out: list[tuple[int, str]] = []
+    last_end = -1
+    number = 1
+    counted = 0
+    for at in sorted(positions):
+        if at < last_end:
+            continue
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        number += text.count("\n", counted, start)
+        counted = start
+        out.append((number, text[start:end].rstrip("\r")))
+        last_end = end
+    return out
+
+
 def scan_text(text: str) -> list[SecretHit]:
     """Every secret-looking value, with its line and that line's preview with *all* values redacted."""
     hits: list[SecretHit] = []
-    for number, line in enumerate(text[:MAX_SCAN].splitlines(), 1):
+    for number, line in _candidate_lines(text[:MAX_SCAN]):
         if len(hits) >= MAX_HITS:
             break
         found: list[tuple[int, int, str, str]] = []  # start, end, kind, replacement
