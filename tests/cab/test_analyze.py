@@ -167,3 +167,16 @@ def test_solid_folder_memory_is_per_member(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert all(m["status"] == "ok" for m in doc["members"])
     assert peak < 8 << 20, f"peak {peak >> 20} MiB"
+
+
+def test_overlapping_members_reported(tmp_path: Path) -> None:
+    raw = bytearray(build(Craft([Entry(b"a.txt", b"0123456789"), Entry(b"b.txt", b"abcdefghij")])))
+    at = raw.index(b"b.txt\0") - 16  # the second CFFILE: point it into the first member's bytes
+    raw[at + 4 : at + 8] = (5).to_bytes(4, "little")
+    path = tmp_path / "o.cab"
+    path.write_bytes(bytes(raw))
+    doc = analyze_file(path)
+    assert doc["cabinet"]["members_layout"]["overlapping"]
+    assert any("share" in f["title"] for f in doc["findings"] if f["id"] == "cab.parser_differential")
+    b = next(m for m in doc["members"] if m["name"] == "b.txt")
+    assert b["sha256"] == hashlib.sha256(b"56789abcde").hexdigest()

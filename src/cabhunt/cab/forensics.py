@@ -230,6 +230,30 @@ def makecab_traits(cab: Cabinet) -> dict[str, Any]:
             else "directive file (non-zero setID)" if h.set_id else "unknown"}
 
 
+def member_layout(cset: CabSet) -> dict[str, Any]:
+    """Members that share bytes, and members that claim more than their folder holds."""
+    overlaps: list[str] = []
+    beyond: list[str] = []
+    by_folder: dict[int, list[tuple[int, int, str]]] = {}
+    for m in cset.members:
+        if m.folder is None or m.error or m.hidden:
+            continue
+        by_folder.setdefault(m.folder, []).append((m.offset, m.offset + m.size, display_name(m.entry)))
+    for index, spans in by_folder.items():
+        folder = cset.folders[index]
+        available = sum(b.block.cb_uncomp for b in folder.blocks)
+        spans.sort()
+        reach, reach_name = 0, ""
+        for start, end, name in spans:
+            if start < reach and end > start and len(overlaps) < MAX_LISTED:
+                overlaps.append(f"{name} [{start}, {end}) overlaps {reach_name} in folder {index}")
+            if end > reach:
+                reach, reach_name = end, name
+            if end > available and not folder.end_note and len(beyond) < MAX_LISTED:
+                beyond.append(f"{name} ends at {end}, folder {index} holds {available} bytes")
+    return {"overlapping": overlaps, "beyond_folder": beyond}
+
+
 def timestamp(f: CFFile) -> tuple[str | None, str | None]:
     return decode_dos_datetime(f.date, f.time)
 
@@ -258,7 +282,8 @@ def cabinet_document(cset: CabSet, cab: Cabinet, standalone: bool = True) -> tup
         "overlay": ovl,
         "signature": sig,
         "traits": makecab_traits(cab),
-        "set": {
+        "members_layout": member_layout(cset),
+        "sets": {
             "set_id": cab.header.set_id,
             "cabinets": [{"path": str(c.path) if c.path else None, "i_cabinet": c.header.i_cabinet,
                           "checksums": s} for c, s in zip(cset.cabinets, sums, strict=True)],
@@ -294,6 +319,11 @@ def cabinet_document(cset: CabSet, cab: Cabinet, standalone: bool = True) -> tup
             evidence=[f"{g['length']} bytes at {g['offset']} after {g['after']}: {g['hex']}"
                       for g in lay["gaps"][:10] if not g["zero"]],
         ))
+    mlay = doc["members_layout"]
+    if mlay["overlapping"]:
+        findings.append(Finding("cab.parser_differential",
+                                "members share the same decompressed bytes (one payload, several names)",
+                                evidence=mlay["overlapping"][:10]))
     if lay["overlapping_blocks"]:
         findings.append(Finding("cab.parser_differential", "data blocks overlap", evidence=lay["overlapping_blocks"][:10]))
     for c, s in zip(cset.cabinets, sums, strict=True):
