@@ -72,3 +72,26 @@ def test_unterminated_name_is_an_error() -> None:
 def test_invalid_dos_date_reported() -> None:
     value, err = decode_dos_datetime(0x0000, 0x0000)  # month 0, day 0
     assert value is None and err and "invalid" in err
+
+
+def test_overlapping_block_chains_are_bounded() -> None:
+    """Thousands of folders all pointing at one run of empty CFDATA blocks: indexing stays linear."""
+    import struct
+    import time
+
+    n_folders = 4000
+    header = struct.pack("<4sIIIIIBBHHHHH", b"MSCF", 0, 0, 0, 0, 0, 3, 1, n_folders, 1, 0, 0, 0)
+    folders_off = 36
+    files_off = folders_off + 8 * n_folders
+    entry = struct.pack("<IIHHHH", 0, 0, 0, 0x2C21, 0, 0x20) + b"a\0"
+    data_off = files_off + len(entry)
+    folders = struct.pack("<IHH", data_off, 0xFFFF, 0) * n_folders
+    blocks = struct.pack("<IHH", 0, 0, 0) * 20000
+    raw = bytearray(header + folders + entry + blocks)
+    struct.pack_into("<I", raw, 8, len(raw))
+    struct.pack_into("<I", raw, 16, files_off)
+    start = time.monotonic()
+    cab = parse_cabinet(bytes(raw))
+    assert time.monotonic() - start < 5
+    assert sum(len(c) for c in cab.blocks) <= 2 * len(raw) // 8 + 16
+    assert any("too many" in e for e in cab.block_errors.values())

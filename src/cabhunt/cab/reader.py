@@ -184,13 +184,22 @@ def _parse_files(buf: Buffer, base: int, offset: int, hdr: CFHeader) -> FileTabl
     return table
 
 
-def _walk_blocks(cab: Cabinet, index: int, folder: CFFolder) -> None:
-    """Index the CFDATA chain of one folder; a broken chain is recorded, not raised."""
+def _walk_blocks(cab: Cabinet, index: int, folder: CFFolder, budget: list[int]) -> None:
+    """Index the CFDATA chain of one folder; a broken chain is recorded, not raised.
+
+    ``budget`` bounds the CFDATA headers indexed over all folders: honest chains never overlap,
+    so they cannot hold more headers than the file has 8-byte slots; hostile folders that all
+    point at the same run of empty blocks would otherwise cost cFolders x cCFData steps.
+    """
     hdr = cab.header
     pos = cab.base + folder.coff_cab_start
     size = len(cab.buf)
     chain: list[CFData] = []
     for i in range(folder.c_cf_data):
+        if budget[0] <= 0:
+            cab.block_errors[index] = "too many CFDATA blocks for the file size (overlapping block chains)"
+            break
+        budget[0] -= 1
         if pos + CFDATA.size + hdr.cb_data_reserve > size:
             cab.block_errors[index] = f"CFDATA #{i} of folder {index} at offset {pos} is beyond the end of the file"
             break
@@ -240,8 +249,9 @@ def parse_cabinet(buf: Buffer, base: int = 0, path: Path | None = None) -> Cabin
     for f in cab.files:
         for problem in f.problems:
             cab.anomalies.append(f"CFFILE at offset {f.offset}: {problem}")
+    budget = [2 * (len(buf) // CFDATA.size) + 16]
     for i, folder in enumerate(folders):
-        _walk_blocks(cab, i, folder)
+        _walk_blocks(cab, i, folder, budget)
     if hdr.reserved1 or hdr.reserved2 or hdr.reserved3:
         cab.anomalies.append("reserved header fields are not zero")
     if (hdr.version_major, hdr.version_minor) != (1, 3):
