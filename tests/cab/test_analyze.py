@@ -180,3 +180,9 @@ def test_overlapping_members_reported(tmp_path: Path) -> None:
     assert any("share" in f["title"] for f in doc["findings"] if f["id"] == "cab.parser_differential")
     b = next(m for m in doc["members"] if m["name"] == "b.txt")
     assert b["sha256"] == hashlib.sha256(b"56789abcde").hexdigest()
+
+
+def test_plain_prose_is_not_a_script(tmp_path: Path) -> None:
+    prose = b"Call the helpdesk if the set of files is incomplete.\nGo to the portal.\n"
+    doc = _doc(tmp_path, Craft([Entry(b"readme.txt", prose)]))
+    assert doc["members"][0]["script"] is None and doc["findings"] == []

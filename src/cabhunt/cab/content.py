@@ -74,7 +74,8 @@ SCRIPT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"(?im)(createobject\s*\(|wscript\.(shell|createobject|echo|quit)|^\s*on\s+error\s+resume\s+next|"
         r"^\s*dim\s+\w+|^\s*(private\s+|public\s+)?sub\s+\w+|execute(global)?\s*\()")),
     ("jscript", re.compile(r"(?i)(new\s+activexobject\s*\(|wscript\.createobject\s*\(|\beval\s*\(\s*\w+)")),
-    ("batch", re.compile(r"(?im)(^\s*@?echo\s+off\b|^\s*(set|setlocal|call|goto)\b.*|%~dp0|^\s*:\w+\s*$|\bcmd(\.exe)?\s+/c\b)")),
+    ("batch", re.compile(r"(?im)(^\s*@?echo\s+off\b|%~dp0|^\s*set\s+\w+=|^\s*goto\s+:?\w+\s*$|^\s*call\s+:\w+|"
+                         r"^\s*if\s+(not\s+)?exist\s|\bcmd(\.exe)?\s+/[ck]\s)")),
     ("shell", re.compile(r"^#!\s*/(usr/)?bin/(env\s+)?(ba|z|da)?sh\b")),
     ("python", re.compile(r"^#!\s*/(usr/)?bin/(env\s+)?python")),
 ]
