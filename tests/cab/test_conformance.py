@@ -15,7 +15,7 @@ import pytest
 from cabhunt.cab.c_cab import COMP_LZX, COMP_QUANTUM
 from cabhunt.cab.errors import CabError
 from cabhunt.cab.folder import stream_members
-from cabhunt.cab.forensics import checksums
+from cabhunt.cab.forensics import cabinet_document
 from cabhunt.cab.limits import Budget, Limits
 from cabhunt.cab.reader import load
 from cabhunt.cab.search import find_cabinets
@@ -49,15 +49,15 @@ class _Hash:
 
 
 def _run(path: Path) -> tuple[list[dict[str, Any]], int, list[str]]:
-    """Every member cabextract would see (search mode, sets followed), its outcome, and anomalies."""
+    """Every member cabextract would see (search mode, sets followed), its outcome, and the findings."""
     buf, real = load(path)
     results: list[dict[str, Any]] = []
     notes: list[str] = []
     cabs = find_cabinets(buf, real)
     for cab in cabs:
         cset = build_set(cab)
-        notes += cab.anomalies + cset.anomalies + cset.missing
-        notes += [f"checksum {c}" for c in cset.cabinets if checksums(c)["mismatched"]]
+        _doc, findings = cabinet_document(cset, cab, standalone=len(cabs) == 1 and cab.base == 0)
+        notes += [f.title for f in findings] + cset.missing
         sinks: dict[int, _Hash] = {}
 
         def open_sink(m: Member, sinks: dict[int, _Hash] = sinks) -> _Hash:
@@ -116,7 +116,7 @@ def test_matches_cabextract(rel: str) -> None:
             continue
         raise AssertionError(f"{rel}: member {m['name']!r} ({m['size']} bytes) differs or failed: {twin}")
     if exp["cabextract_test_rc"] != 0:
-        # cabextract rejects (part of) it: we must refuse it, fail a member, or report why it is odd
+        # cabextract rejects (part of) it: we must refuse it, fail a member, or raise a finding on it
         assert n_cabs == 0 or any(g["sha256"] is None for g in got) or notes, f"{rel}: accepted silently"
     if skipped:
         pytest.skip(f"{rel}: {len(skipped)} member(s) in LZX/Quantum folders; decoder module not importable yet")

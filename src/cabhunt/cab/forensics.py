@@ -319,6 +319,17 @@ def cabinet_document(cset: CabSet, cab: Cabinet, standalone: bool = True) -> tup
             evidence=[f"{g['length']} bytes at {g['offset']} after {g['after']}: {g['hex']}"
                       for g in lay["gaps"][:10] if not g["zero"]],
         ))
+    odd_names = [f"{display_name(f)!r} at offset {f.offset}: {', '.join(f.problems)}" for f in cab.files if f.problems]
+    if odd_names:
+        findings.append(Finding("cab.parser_differential",
+                                "member names that libmspack/cabextract reject but 7-Zip, gcab and others accept",
+                                evidence=odd_names[:10]))
+    short = [f"folder {fi} block {bi}: {b.cb_uncomp} bytes" for fi, chain in enumerate(cab.blocks)
+             for bi, b in enumerate(chain[:-1]) if b.cb_uncomp not in (0, BLOCK_MAX)]
+    if short:
+        findings.append(Finding("cab.parser_differential",
+                                "non-final data blocks shorter than 32768 bytes (7-Zip, libarchive and gcab refuse them)",
+                                evidence=short[:10]))
     mlay = doc["members_layout"]
     if mlay["overlapping"]:
         findings.append(Finding("cab.parser_differential",
