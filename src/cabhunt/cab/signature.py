@@ -100,7 +100,17 @@ def _certificate(buf: bytes, cs: int, ce: int) -> dict[str, Any]:
 
 
 def parse_pkcs7(blob: bytes) -> dict[str, Any]:
-    """Certificates and signer of a PKCS#7 SignedData blob (no cryptographic verification)."""
+    """Certificates and signer of a PKCS#7 SignedData blob (no cryptographic verification).
+
+    Raises only :class:`DerError`.
+    """
+    try:
+        return _parse_pkcs7(blob)
+    except IndexError as exc:
+        raise DerError(f"structure ends early: {exc}") from exc
+
+
+def _parse_pkcs7(blob: bytes) -> dict[str, Any]:
     tag, cs, ce = _tlv(blob, 0, len(blob))
     top = _children(blob, cs, ce)
     if tag != 0x30 or len(top) < 2 or top[0][0] != 0x06 or blob[top[0][1] : top[0][2]] != OID_SIGNED_DATA:
@@ -146,7 +156,7 @@ def signature_info(cab: Cabinet) -> dict[str, Any]:
     blob = cab.slice(start, length)
     try:
         parsed = parse_pkcs7(blob)
-    except (DerError, IndexError) as exc:
+    except DerError as exc:
         info["error"] = f"signature blob is not parseable PKCS#7: {exc}"
         return info
     signer = parsed["signer"]
