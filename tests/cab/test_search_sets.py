@@ -57,3 +57,17 @@ def test_sibling_lookup_is_case_insensitive_and_local(tmp_path: Path) -> None:
     assert find_sibling(tmp_path, "..\\..\\etc\\Split-2.cab") == tmp_path / "Split-2.CAB"
     assert find_sibling(tmp_path, "..") is None
     assert find_sibling(tmp_path, "other.cab") is None
+
+
+def test_continued_member_without_previous_cabinet() -> None:
+    from tests.cab.craft import Craft, Entry, build
+
+    raw = bytearray(build(Craft([Entry(b"a.txt", b"aaaa"), Entry(b"b.txt", b"bbbb")])))
+    at = raw.index(b"b.txt\0") - 16
+    raw[at + 8 : at + 10] = (0xFFFD).to_bytes(2, "little")
+    from cabhunt.cab.reader import parse_cabinet
+
+    cset = build_set(parse_cabinet(bytes(raw)))
+    a, b = cset.members
+    assert a.error is None
+    assert b.error and "names none" in b.error

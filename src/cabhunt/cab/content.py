@@ -43,6 +43,7 @@ ALLOWED_EXT: dict[str, frozenset[str]] = {
 }
 KNOWN_EXT = frozenset().union(*ALLOWED_EXT.values()) | TEXT_EXT | {"bmp", "ico"}
 
+MIN_CONFIDENCE = 0.3  # puremagic scores about 0.1 per matched byte
 LNK_HEADER = bytes.fromhex("4c0000000114020000000000c000000000000046")
 SIGNATURES: list[tuple[bytes, int, str]] = [
     (b"MSCF", 0, "cab"),
@@ -141,6 +142,7 @@ def sniff(head: bytes, name: str = "") -> ContentType:
         matches = puremagic.magic_string(head[:65536], name or None)
     except Exception:
         matches = []
+    matches = [m for m in matches if m.confidence >= MIN_CONFIDENCE]  # 1-2 byte magics match random data
     if matches:
         best = matches[0]
         return ContentType(best.extension.lstrip(".").lower() or "data", best.mime_type or None, best.name, "puremagic")

@@ -208,8 +208,12 @@ def build_set(cab: Cabinet, *, follow: bool = True) -> CabSet:
                 continue  # already listed by the previous cabinet
             global_index = mapping[ci][_local_folder(c, f)] if c.folders else None
             member = Member(entry=f, cab_index=ci, folder=global_index)
-            if ci == 0 and _continues_prev(f) and missing_prev:
-                member.error = f"cabinet set is incomplete: begins in previous cabinet {missing_prev}"
+            if ci == 0 and _continues_prev(f):
+                member.error = (
+                    f"cabinet set is incomplete: begins in previous cabinet {missing_prev}"
+                    if missing_prev
+                    else "marked as continued from a previous cabinet, but this cabinet names none"
+                )
             cset.members.append(member)
         _add_hidden(cset, ci, c, mapping[ci])
     return cset
