@@ -102,9 +102,9 @@ def inspect(
 ) -> None:
     """Structure, members (hashes, real type, entropy, PE facts, scripts, secrets) and findings.
 
-    With --format json the output is one JSON array holding one document per file; with jsonl one
-    document per line. A file that is not a cabinet is reported on stderr; the exit status is 1
-    only when no file could be analysed.
+    Output: --format json prints one JSON array holding one document per file; jsonl prints one document per line; table is for people.
+
+    A file that is not a cabinet is reported on stderr in one line; the exit status is 1 only when no file could be analysed.
     """
     from cabhunt.cab.analyze import analyze_file
     from cabhunt.cab.errors import CabError
@@ -146,8 +146,9 @@ def extract_cmd(
 ) -> None:
     """Extract safely: sanitised names, nothing outside --to, capped output; prints a JSON report.
 
-    Exit 0 when the extraction ran (refused members are listed in the report), 1 when the file is
-    not a cabinet or the output directory is unsafe.
+    The report lists what was written, renamed (original and written name, and why) and refused (with the reason). Existing files are never overwritten.
+
+    Exit 0 when the extraction ran (refused members are listed in the report), 1 when the file is not a cabinet or the output directory is unsafe.
     """
     from cabhunt.cab.errors import CabError
     from cabhunt.cab.extract import extract
