@@ -83,3 +83,16 @@ def test_extract_bad_size_is_usage_error(tmp_path: Path) -> None:
     f.write_bytes(build(Craft([Entry(b"a", b"b")])))
     res = runner.invoke(app, ["cab", "extract", str(f), "--to", str(tmp_path / "o"), "--max-total", "lots"])
     assert res.exit_code == 2
+
+
+def test_internal_error_is_one_line(tmp_path: Path, monkeypatch: object) -> None:
+    import cabhunt.cab.analyze as analyze
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(analyze, "analyze_file", boom)  # type: ignore[attr-defined]
+    f = tmp_path / "a.cab"
+    f.write_bytes(build(Craft([Entry(b"a", b"b")])))
+    res = runner.invoke(app, ["cab", "inspect", str(f)])
+    assert res.exit_code == 1 and "simulated bug" in res.stderr and "Traceback" not in res.output

@@ -125,6 +125,9 @@ def inspect(
         except OSError as exc:
             problems.add(path, f"cannot read: {exc}")
             continue
+        except Exception as exc:  # a bug must cost one file, not the run (and never a traceback)
+            problems.add(path, f"internal error while analysing: {type(exc).__name__}: {exc}")
+            continue
         docs.append(doc)
         if fmt == "jsonl":
             sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
@@ -162,6 +165,9 @@ def extract_cmd(
         raise typer.Exit(1) from None
     except OSError as exc:
         report(file, f"not extracted: {exc}")
+        raise typer.Exit(1) from None
+    except Exception as exc:  # internal failure: one line, exit 1, never a traceback
+        report(file, f"internal error while extracting: {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
 
