@@ -70,7 +70,7 @@ def _print_table(doc: dict[str, Any]) -> None:
     )
     table = Table(show_lines=False)
     for col in ("name", "size", "date", "type", "entropy", "sha256", "notes"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col in ("size", "date", "entropy"))
     for m in doc["members"]:
         notes = [n for n in (
             m.get("status") if m.get("status") != "ok" else None,
@@ -80,7 +80,7 @@ def _print_table(doc: dict[str, Any]) -> None:
             "secrets" if m.get("secrets") else None,
         ) if n]
         ent = m.get("entropy")
-        table.add_row(m["name"], str(m["size"]), m.get("date") or "-", m.get("type") or "-",
+        table.add_row(m["name"], str(m["size"]), (m.get("date") or "-").replace("T", " "), m.get("type") or "-",
                       f"{ent:.2f}" if isinstance(ent, float) else "-", (m.get("sha256") or "-")[:16],
                       ", ".join(notes))
     console.print(table)
