@@ -71,3 +71,11 @@ def test_continued_member_without_previous_cabinet() -> None:
     a, b = cset.members
     assert a.error is None
     assert b.error and "names none" in b.error
+
+
+def test_sibling_symlink_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.cab"
+    outside.write_bytes(b"x")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "next.cab").symlink_to(outside)
+    assert find_sibling(tmp_path / "d", "next.cab") is None

@@ -88,7 +88,7 @@ def find_sibling(directory: Path, name: str) -> Path | None:
     if not base or base in (".", ".."):
         return None
     exact = directory / base
-    if exact.is_file():
+    if exact.is_file() and not exact.is_symlink():
         return exact
     try:
         entries = os.listdir(directory)
@@ -96,7 +96,8 @@ def find_sibling(directory: Path, name: str) -> Path | None:
         return None
     lowered = base.casefold()
     for entry in sorted(entries):
-        if entry.casefold() == lowered and (directory / entry).is_file():
+        candidate = directory / entry
+        if entry.casefold() == lowered and candidate.is_file() and not candidate.is_symlink():
             return directory / entry
     return None
 
