@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -187,11 +187,13 @@ def _nested(doc: dict[str, Any], data: bytes, truncated: bool, kind: str, ctx: C
         return {"type": kind, "analysed": False, "reason": f"depth limit {ctx.limits.max_depth}"}
     if truncated or len(data) > ctx.limits.nested_max_size:
         return {"type": kind, "analysed": False, "reason": f"larger than {ctx.limits.nested_max_size} bytes"}
-    sub = Context(ctx.limits, ctx.depth + 1, ctx.prefix + doc["name"] + "/")
-    nested_limits = Limits(**{**ctx.limits.__dict__, "max_member": min(ctx.limits.max_member, ctx.limits.nested_max_size),
-                              "max_total": min(ctx.limits.max_total, 4 * ctx.limits.nested_max_size),
-                              "follow_sets": False})
-    sub.limits = nested_limits
+    nested_limits = replace(
+        ctx.limits,
+        max_member=min(ctx.limits.max_member, ctx.limits.nested_max_size),
+        max_total=min(ctx.limits.max_total, 4 * ctx.limits.nested_max_size),
+        follow_sets=False,
+    )
+    sub = Context(nested_limits, ctx.depth + 1, ctx.prefix + doc["name"] + "/")
     if kind == "cab":
         try:
             cabs = [parse_cabinet(data, 0, None)]
