@@ -156,7 +156,7 @@ def test_collected_cabinet_is_analysed(tmp_path: Path) -> None:
     pytest.importorskip("cabhunt.cab.analyze", reason="cabinet analysis not available yet")
     from tests.conftest import shared_or_skip
 
-    sample = shared_or_skip("fixtures/cab/cabarchive/simple.cab")
+    sample = shared_or_skip("fixtures/cab/libmspack/hidden-files.cab")
     import hashlib
 
     data = sample.read_bytes()
@@ -176,3 +176,6 @@ def test_collected_cabinet_is_analysed(tmp_path: Path) -> None:
     doc = a.extra["cab"][cab]
     assert doc["artifact"].endswith("sample.bin")
     assert doc.get("members")
+    diff = next(f for f in a.findings if f.id == "cab.parser_differential")
+    assert diff.step == "artifacts" and any("hidden1.txt" in e for e in diff.evidence)
+    assert diff.weight > 0
