@@ -86,3 +86,37 @@ def evidence_uids(alert: Alert) -> list[str]:
             seen.add(u)
             out.append(u)
     return out
+
+
+def context_facts(alert: Alert) -> list[tuple[str, str]]:
+    """Extra summary rows: job switches, signer, image-hash prevalence, maker baseline, user/IL."""
+    out: list[tuple[str, str]] = []
+    job = alert.extra.get("job") or {}
+    if job:
+        bits = [f"mode {job.get('mode')}" if job.get("mode") else None,
+                f"CompressionType {job.get('compression_type')}" if job.get("compression_type") else None,
+                f"/V{job.get('verbosity')}" if job.get("verbosity") is not None else None]
+        defines = ", ".join(f"{k}={v}" for k, v in (tuple(d) for d in job.get("defines") or []))
+        if defines:
+            bits.append(f"/D {defines}")
+        out.append(("job", "; ".join(b for b in bits if b) or "defaults"))
+    pre = next((r for r in alert.extra.get("preserved") or [] if r.get("event_code") in (1, 4688)), None)
+    if pre:
+        out.append(("integrity level", str(pre.get("process.integrity_level") or "unknown")))
+    lineage = alert.extra.get("lineage") or {}
+    signer = lineage.get("signer")
+    if signer:
+        out.append(("signer", f"signed={signer.get('signed')} {signer.get('signature') or ''} "
+                              f"{signer.get('status') or ''}".strip()))
+    prev = lineage.get("hash_prevalence")
+    if prev:
+        out.append(("image hash", f"{prev['sha256']} on {prev['hosts']} of {prev['fleet_hosts']} hosts ({prev['runs']} runs)"))
+    if lineage.get("expected_parent"):
+        ep = lineage["expected_parent"]
+        out.append(("expected parent", f"{ep['name']} ({ep['why']})"))
+    base = alert.extra.get("maker_baseline")
+    if base:
+        out.append(("makecab/diantz baseline", f"{base['host_runs']} other run(s) on this host; "
+                                                f"{base['peers_running']} of {base['peers']} peers; "
+                                                f"{base['fleet_hosts_running']} of {base['fleet_hosts']} fleet hosts"))
+    return out

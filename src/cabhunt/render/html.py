@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from cabhunt.investigate.case import process_tree, timeline
+from cabhunt.investigate.case import context_facts, process_tree, timeline
 from cabhunt.model import Alert
 
 COLOURS = {"malicious": "#b42318", "suspicious": "#b54708", "benign": "#027a48", "suppressed": "#475467"}
@@ -73,6 +73,7 @@ def render_html(alert: Alert) -> str:
         ["host", _e(a.host)], ["user", _e(a.user)], ["image", _c(a.process.get("executable"))],
         ["command line", _c(a.process.get("command_line"))], ["parent", _c(parent)],
         ["working directory", _c(a.working_directory)],
+        *[[_e(k), _e(v)] for k, v in context_facts(a)],
     ], "kv"))
     rows = []
     for f in sorted(a.findings, key=lambda f: (-f.weight, f.id)):

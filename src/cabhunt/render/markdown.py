@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from cabhunt.investigate.case import process_tree, timeline
+from cabhunt.investigate.case import context_facts, process_tree, timeline
 from cabhunt.model import Alert
 
 VERDICT_ORDER = {"malicious": 0, "suspicious": 1, "suppressed": 2, "benign": 3}
@@ -49,6 +49,7 @@ def render_alert(alert: Alert, level: int = 1) -> str:
         ["image", code(d.process.get("executable"))], ["command line", code(d.process.get("command_line"))],
         ["parent", code((d.process.get("parent") or {}).get("executable"))],
         ["working directory", code(d.working_directory)],
+        *[[esc(k), esc(v)] for k, v in context_facts(d)],
     ])
     if d.suppressed_by:
         sb = d.suppressed_by
