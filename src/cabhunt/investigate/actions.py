@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.investigate.context import MAKERS, alert_time, in_window, lower
+from cabhunt.investigate.context import MAKERS, alert_time, host_is, in_window, lower
 from cabhunt.investigate.destination import destinations
 from cabhunt.investigate.hostinfo import classify
 from cabhunt.model import Action
@@ -34,7 +34,7 @@ def _webdav_elsewhere(alert: Alert, ctx: InvestigationContext) -> bool:
     lo, hi = at - ctx.window_before, at + ctx.window_after
     corr = {r.event_uid for r in alert.related if r.event_uid}
     cl = t.process_command_line.lower()
-    rows = ctx.rows(t.filter((t.host_name.lower() == lower(alert.host))
+    rows = ctx.rows(t.filter(host_is(t.host_name, alert.host)
                              & ((cl.contains("davclnt.dll")) | t.user_agent.lower().contains("webdav"))), limit=50)
     return any(r.get("event_uid") not in corr and not in_window(r, lo, hi) for r in rows)
 

@@ -15,6 +15,7 @@ from cabhunt.investigate.context import (
     Event,
     alert_time,
     basename,
+    host_is,
     in_window,
     iso,
     lower,
@@ -127,7 +128,7 @@ def _zone(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         return []
     t = ctx.table()
     paths = sorted({lower(s.resolved or s.path) + ":zone.identifier" for s in local})
-    rows = ctx.rows(t.filter((t.event_code == 15) & (t.host_name.lower() == lower(alert.host))
+    rows = ctx.rows(t.filter((t.event_code == 15) & host_is(t.host_name, alert.host)
                              & t.file_path.lower().isin(paths)))
     out: list[Finding] = []
     for ev in rows:

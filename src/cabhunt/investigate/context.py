@@ -176,8 +176,7 @@ class InvestigationContext:
         key = (lower(host), at)
         if key not in self._host_cache:
             t = self.table()
-            names = {lower(host), short_host(host)}
-            expr = t.filter(t.host_name.lower().isin(sorted(names)) & (t.ts >= lo) & (t.ts <= hi))
+            expr = t.filter(host_is(t.host_name, host) & (t.ts >= lo) & (t.ts <= hi))
             self._host_cache[key] = self.rows(expr, limit=50000)
         return self._host_cache[key]
 
@@ -203,6 +202,17 @@ class InvestigationContext:
 
     def fleet_host_count(self) -> int:
         return len(self.fleet_hosts())
+
+
+def host_is(col: Any, *hosts: str | None) -> Any:
+    """Ibis predicate: the host column names one of ``hosts`` (FQDN or NetBIOS, any case)."""
+    names = sorted({short_host(h) for h in hosts if h} | {lower(h) for h in hosts if h})
+    col = col.lower()
+    cond = col.isin(names)
+    for n in names:
+        if "." not in n and ":" not in n:
+            cond = cond | col.startswith(n + ".")
+    return cond
 
 
 def in_window(ev: Event, lo: datetime, hi: datetime) -> bool:

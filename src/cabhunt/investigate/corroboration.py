@@ -20,6 +20,7 @@ from cabhunt.investigate.context import (
     Event,
     alert_time,
     basename,
+    host_is,
     in_window,
     iso,
     lower,
@@ -49,6 +50,12 @@ def answers_ips(text: str | None) -> set[str]:
         except ValueError:
             continue
     return out
+
+
+def norm_ip(value: object) -> str | None:
+    """``::ffff:10.1.2.3`` / ``[::1]`` -> canonical text, so Security and Sysmon IPs compare."""
+    s = lower(value).strip("[]").removeprefix("::ffff:")
+    return s or None
 
 
 def _share_of(path: str | None) -> tuple[str, str] | None:
@@ -100,7 +107,7 @@ class _Corroborator:
         return any(short_host(n) in s for n in self.names) or any(ip in s for ip in self.literal_ips)
 
     def to_target(self, ev: Event) -> bool:
-        return (ev.get("destination_ip") in self.target_ips) or self.names_host(ev.get("destination_domain"))
+        return (norm_ip(ev.get("destination_ip")) in self.target_ips) or self.names_host(ev.get("destination_domain"))
 
     # ------------------------------------------------------------------ client side
     def dns(self) -> None:
@@ -124,8 +131,8 @@ class _Corroborator:
         for ev in self.window:
             if ev.get("event_code") != 3:
                 continue
-            if ev.get("source_ip"):
-                self.client_ips.add(str(ev["source_ip"]))
+            if norm_ip(ev.get("source_ip")):
+                self.client_ips.add(str(norm_ip(ev.get("source_ip"))))
             own = (me_guid and ev.get("process_entity_id") == me_guid) or (
                 (not me_guid or not ev.get("process_entity_id")) and me_pid is not None
                 and ev.get("process_pid") == me_pid)
@@ -171,7 +178,7 @@ class _Corroborator:
         lo = self.at - NET_USE_LOOKBACK
         t = self.ctx.table()
         rows = self.ctx.rows(t.filter(
-            (t.host_name.lower() == lower(self.alert.host)) & t.event_code.isin([*PROCESS_CODES, 13])
+            host_is(t.host_name, self.alert.host) & t.event_code.isin([*PROCESS_CODES, 13])
             & (t.ts >= lo) & (t.ts <= self.hi)
             & (t.process_name.lower().isin(["net.exe", "net1.exe"]) | t.registry_path.lower().contains("\\network\\"))))
         for ev in rows:
@@ -193,11 +200,11 @@ class _Corroborator:
         if not hosts:
             return
         t = self.ctx.table()
-        rows = self.ctx.rows(t.filter(t.host_name.lower().isin(hosts) & t.event_code.isin([4624, 5140, 5145])
+        rows = self.ctx.rows(t.filter(host_is(t.host_name, *hosts) & t.event_code.isin([4624, 5140, 5145])
                                       & (t.ts >= self.lo) & (t.ts <= self.hi)))
         shares = {s: rest for d in self.dests if (x := _share_of(d.get("path"))) for s, rest in [x]}
         for ev in rows:
-            src = ev.get("source_ip")
+            src = norm_ip(ev.get("source_ip"))
             from_client = src in self.client_ips or same_host(src, self.alert.host)
             if ev.get("event_code") == 4624 and ev.get("logon_type") == 3 and from_client:
                 self.relate("logon", ev, f"network logon (type 3) on {ev.get('host_name')} from {src}"
@@ -217,7 +224,7 @@ class _Corroborator:
         t = self.ctx.table()
         rows = self.ctx.rows(t.filter(t.event_provider.isin(["zeek", "proxy"]) & (t.ts >= self.lo) & (t.ts <= self.hi)))
         for ev in rows:
-            src = ev.get("source_ip")
+            src = norm_ip(ev.get("source_ip"))
             if self.client_ips and src not in self.client_ips and not same_host(ev.get("host_name"), self.alert.host):
                 continue
             url_host = urlsplit(ev.get("url_full") or "").hostname

@@ -12,7 +12,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from cabhunt import query
-from cabhunt.investigate.context import MAKERS, PROCESS_CODES, Event, alert_time, basename, iso, lower
+from cabhunt.investigate.context import (
+    MAKERS,
+    PROCESS_CODES,
+    Event,
+    alert_time,
+    basename,
+    host_is,
+    iso,
+    lower,
+)
 from cabhunt.investigate.scoring import finding
 
 if TYPE_CHECKING:
@@ -89,7 +98,7 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
             row = rows[0] if rows else None
         if row is None and want_pid is not None and alert.host:
             rows = ctx.rows(
-                t.filter((t.host_name.lower() == lower(alert.host)) & (t.process_pid == int(want_pid))
+                t.filter(host_is(t.host_name, alert.host) & (t.process_pid == int(want_pid))
                          & t.event_code.isin(codes) & (t.ts <= before) & (t.ts >= before - timedelta(days=7))),
                 limit=None,
             )
@@ -120,7 +129,7 @@ def _signer(alert: Alert, ctx: InvestigationContext, exe: str) -> dict[str, Any]
     eid = alert.process.get("entity_id") or alert.extra.get("linked_entity_id")
     t = ctx.table()
     cond = (t.event_code == 7) & (t.dll_path.lower() == lower(exe))
-    cond = cond & (t.process_entity_id == eid) if eid else cond & (t.host_name.lower() == lower(alert.host))
+    cond = cond & (t.process_entity_id == eid) if eid else cond & host_is(t.host_name, alert.host)
     rows = ctx.rows(t.filter(cond), limit=1)
     if not rows:
         return None
