@@ -132,3 +132,17 @@ def test_never_raises(line: str, image: str | None, ofn: str | None, cwd: str | 
     )
     assert not any(n.startswith("internal error") for n in job.notes)
     job.to_dict()
+
+
+def test_quoting_discrepancy_keeps_both_readings() -> None:
+    # UCRT: one argument 'a" \\h\s\x.exe'; CommandLineToArgvW: 'a"' then \\h\s\x.exe as destination
+    line = 'makecab "a"" \\\\h\\s\\x.exe'
+    job = analyze_job(line, cwd="C:\\w")
+    inv = job.invocation
+    assert inv.alternate is not None and inv.notes
+    assert inv.argv[1:] == ['a" \\\\h\\s\\x.exe']
+    assert inv.alternate.argv[1:] == ['a"', "\\\\h\\s\\x.exe"]
+    assert any(c.kind == "smb" and c.via == "cmdline (alternate quoting)" for c in job.cabinets)
+    line = 'makecab /F "x.ddf"" /F \\\\h\\s\\y.ddf'
+    job = analyze_job(line, cwd="C:\\w")
+    assert job.remote_directive_files and job.flagged

@@ -183,3 +183,8 @@ def test_total_pathlike(path: str) -> None:
     info = classify_path(path, cwd="\\\\h\\s\\d\\")
     assert info.kind in ("local", "smb", "webdav", "http", "unknown")
     assert not any(n.startswith("internal error") for n in info.notes)
+
+
+def test_drive_with_double_slash_is_not_a_url() -> None:
+    info = classify_path("C://x//y.cab")
+    assert info.kind == "local" and info.resolved == "C:\\x\\y.cab"

@@ -122,6 +122,8 @@ def _analyze(
             job.notes.append("single-file source is relative and /D SourceDir is set: both readings kept")
     if inv.cabinet is not None:
         job.cabinets.append(classify(inv.cabinet, "cmdline"))
+    if inv.alternate is not None:
+        _add_alternate(job, inv.alternate, classify)
 
     if not inv.directive_files:
         return
@@ -146,6 +148,23 @@ def _analyze(
     sd = job.source_dir
     if job.ddf_unknown and sd is not None and sd.remote and not any(s.via == "/D SourceDir" for s in job.sources):
         job.sources.append(sd)
+
+
+def _add_alternate(job: JobAnalysis, alt: Invocation, classify: Callable[[str, str | None], PathInfo]) -> None:
+    """Paths only the CommandLineToArgvW reading of the quotes yields: keep them too."""
+    via = "cmdline (alternate quoting)"
+    if alt.source is not None and alt.source not in {s.written for s in job.sources}:
+        job.sources.append(classify(alt.source, via))
+    if alt.cabinet is not None and alt.cabinet not in {c.written for c in job.cabinets}:
+        job.cabinets.append(classify(alt.cabinet, via))
+    for written in alt.directive_files:
+        if written not in {d.written for d in job.directive_files}:
+            job.directive_files.append(classify(written, via))
+    sd = alt.define("SourceDir")
+    if sd and (job.source_dir is None or job.source_dir.written != sd):
+        info = classify(sd, "/D SourceDir")
+        if job.source_dir is None or (info.remote and not job.source_dir.remote):
+            job.source_dir = info
 
 
 def _load(loader: DdfLoader | None, info: PathInfo, job: JobAnalysis) -> bytes | str | None:

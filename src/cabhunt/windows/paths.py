@@ -20,7 +20,7 @@ from cabhunt.windows.hosts import NetworkConfig, classify_host
 
 _DRIVE_ABS = re.compile(r"^[A-Za-z]:\\")
 _DRIVE_REL = re.compile(r"^[A-Za-z]:(?!\\)")
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")  # 2+ chars: "C://x" is a drive path
 _ENV = re.compile(r"%([A-Za-z_][A-Za-z0-9_()#$@.-]*)%")
 _DEVICE_PREFIXES = ("\\\\?\\", "\\\\.\\", "\\??\\")
 
