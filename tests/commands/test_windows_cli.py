@@ -114,7 +114,7 @@ def test_ddf_inspect_unreadable(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "nope.ddf" in result.stderr
     ok = DATA / "http.ddf"
-    result = runner.invoke(app, ["ddf", "inspect", str(ok), str(tmp_path), "--format", "json"])
+    result = runner.invoke(app, ["ddf", "inspect", str(ok), str(tmp_path / "gone.ddf"), "--format", "json"])
     assert result.exit_code == 1  # one input unreadable; the rest still printed
     assert json.loads(result.stdout)["inputs"] == [str(ok)]
     assert runner.invoke(app, ["ddf", "inspect", str(ok), "--define", "novalue"]).exit_code == 2
@@ -127,3 +127,12 @@ def test_net_config_option(tmp_path: Path) -> None:
     assert doc["sources"][0]["scope"] == "internal"
     bad = runner.invoke(app, ["cmdline", "makecab a b", "--net", str(tmp_path / "missing.yaml")])
     assert bad.exit_code == 1
+
+
+def test_ddf_inspect_walks_directories(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a.ddf").write_bytes((DATA / "multi_a.ddf").read_bytes())
+    (tmp_path / "b" / "b.ddf").write_bytes((DATA / "multi_b.ddf").read_bytes())
+    doc = _json(["ddf", "inspect", str(tmp_path), "--format", "json"])
+    assert [Path(p).name for p in doc["inputs"]] == ["a.ddf", "b.ddf"]
+    assert len(doc["files"]) == 3

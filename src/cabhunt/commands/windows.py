@@ -261,10 +261,8 @@ def ddf_inspect(
     net = _net(net_config)
     texts: list[tuple[str, bytes | str]] = []
     failed = 0
-    for path in files:
+    for path in _expand(files):
         try:
-            if path.is_dir():
-                raise IsADirectoryError(21, "is a directory")
             texts.append((str(path), path.read_bytes()))
         except OSError as exc:
             report(path, f"cannot read: {exc.strerror or exc}")
@@ -280,6 +278,17 @@ def ddf_inspect(
         _print_ddf(_console(), result, sources)
     if failed:
         raise typer.Exit(code=1)
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Directories are walked (files in path order, one stream); other paths are kept as given."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file()))
+        else:
+            out.append(path)
+    return out
 
 
 def _print_ddf(console: Console, result: Any, sources: list[Any]) -> None:
