@@ -188,3 +188,11 @@ def test_total_pathlike(path: str) -> None:
 def test_drive_with_double_slash_is_not_a_url() -> None:
     info = classify_path("C://x//y.cab")
     assert info.kind == "local" and info.resolved == "C:\\x\\y.cab"
+
+
+def test_webdav_fallback_flag() -> None:
+    assert classify_path("\\\\h\\s\\f").webdav_fallback
+    assert not classify_path("\\\\h@SSL\\DavWWWRoot\\f").webdav_fallback
+    assert not classify_path("\\\\?\\GLOBALROOT\\Device\\LanmanRedirector\\h\\s\\f").webdav_fallback
+    assert classify_path("\\\\?\\GLOBALROOT\\Device\\LanmanRedirector\\h\\s\\f").kind == "smb"
+    assert classify_path("\\\\?\\GLOBALROOT\\Device\\WebDavRedirector\\h\\DavWWWRoot\\f").kind == "webdav"

@@ -97,6 +97,8 @@ class PathInfo:
     share: str | None = None
     webdav: bool = False
     ssl: bool = False
+    # plain UNC: when SMB (445) fails, the MUP lets the WebDAV redirector retry over HTTP (80)
+    webdav_fallback: bool = False
     device: bool = False  # \\?\ or \\.\ prefix (local device path unless \\?\UNC\)
     mapped_drive: str | None = None  # "X:" when resolved through drive_map
     relative: bool = False
@@ -151,6 +153,7 @@ class PathInfo:
             "share": self.share,
             "webdav": self.webdav,
             "ssl": self.ssl,
+            "webdav_fallback": self.webdav_fallback,
             "device": self.device,
             "mapped_drive": self.mapped_drive,
             "relative": self.relative,
@@ -468,6 +471,8 @@ def _classify_windows(
                 kind, unc_body = redirect
                 if kind == "webdav":
                     return _classify_unc(info, unc_body, net, force_webdav=True)
+                if "lanmanredirector" in body.lower():
+                    return _classify_unc(info, unc_body, net, smb_only=True)
             elif body.lower().startswith(("volume{", "globalroot", "harddisk", "physicaldrive", "pipe\\", "device\\", "mailslot\\", "cdrom", "tape")):
                 return _local(info, have_resolved)
             else:
@@ -507,7 +512,9 @@ def _nt_redirector(body: str) -> tuple[str, str] | None:
     return None
 
 
-def _classify_unc(info: PathInfo, body: str, net: NetworkConfig | None, *, force_webdav: bool = False) -> PathInfo:
+def _classify_unc(
+    info: PathInfo, body: str, net: NetworkConfig | None, *, force_webdav: bool = False, smb_only: bool = False
+) -> PathInfo:
     hostpart, _, tail = body.partition("\\")
     share = tail.partition("\\")[0] or None
     if not hostpart:
@@ -541,6 +548,7 @@ def _classify_unc(info: PathInfo, body: str, net: NetworkConfig | None, *, force
         ip_literal=hinfo.ip_literal,
         scope=hinfo.scope,
         share=share,
+        webdav_fallback=not smb_only,
     )
 
 
