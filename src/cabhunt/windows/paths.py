@@ -312,11 +312,12 @@ def resolve_path(
 
 
 def _apply_drive_map(path: str, drive_map: Mapping[str, str]) -> tuple[str, str | None]:
-    prefix = ""
+    """``X:\\rest`` → ``\\\\host\\share\\rest`` for a mapped letter (also behind a ``\\\\?\\`` prefix,
+    which still reaches the redirector through the drive's DOS device link)."""
     body = path
     for dev in _DEVICE_PREFIXES:
         if path.startswith(dev):
-            prefix, body = dev, path[len(dev) :]
+            body = path[len(dev) :]
             break
     if len(body) < 2 or body[1] != ":" or not body[0].isalpha():
         return path, None
@@ -331,7 +332,6 @@ def _apply_drive_map(path: str, drive_map: Mapping[str, str]) -> tuple[str, str 
         return path, None
     target = _clean(target).replace("/", "\\").rstrip("\\")
     rest = body[2:].lstrip("\\")
-    del prefix  # a device path through a mapped letter still goes to the redirector
     return _join_normalized(*split_root(target + "\\" + rest)), letter
 
 
@@ -343,10 +343,9 @@ def _ads(rest: str) -> tuple[bool, str | None]:
     if ":" not in last:
         return False, None
     _, _, stream = last.partition(":")
-    name, _, stype = stream.partition(":")
+    name = stream.partition(":")[0]  # "name:$DATA" → "name"
     if not name:
         return False, None  # "file::$DATA" is the unnamed (main) stream
-    del stype
     return True, name
 
 
@@ -411,7 +410,7 @@ def _classify(
     url = _URL.match(target)
     if url:
         return _classify_url(base, target, url.group(1).lower(), net)
-    return _classify_windows(base, target, env, net, have_resolved=resolved is not None)
+    return _classify_windows(base, target, env, net)
 
 
 def _classify_url(base: PathInfo, url: str, scheme: str, net: NetworkConfig | None) -> PathInfo:
@@ -449,9 +448,7 @@ def _classify_url(base: PathInfo, url: str, scheme: str, net: NetworkConfig | No
     )
 
 
-def _classify_windows(
-    base: PathInfo, target: str, env: tuple[str, ...], net: NetworkConfig | None, *, have_resolved: bool
-) -> PathInfo:
+def _classify_windows(base: PathInfo, target: str, env: tuple[str, ...], net: NetworkConfig | None) -> PathInfo:
     device = target.startswith(_DEVICE_PREFIXES)
     _root, rest = split_root(target)
     ads, stream = _ads(rest)
@@ -464,7 +461,7 @@ def _classify_windows(
         if body[:4].upper() == "UNC\\":
             unc_body = body[4:]
         elif re.match(r"^[A-Za-z]:", body):
-            return _local(info, have_resolved)
+            return replace(info, kind="local")
         else:
             redirect = _nt_redirector(body)
             if redirect is not None:
@@ -474,7 +471,7 @@ def _classify_windows(
                 if "lanmanredirector" in body.lower():
                     return _classify_unc(info, unc_body, net, smb_only=True)
             elif body.lower().startswith(("volume{", "globalroot", "harddisk", "physicaldrive", "pipe\\", "device\\", "mailslot\\", "cdrom", "tape")):
-                return _local(info, have_resolved)
+                return replace(info, kind="local")
             else:
                 return replace(info, notes=(*info.notes, "unrecognised device path"))
     elif target.startswith("\\\\"):
@@ -489,13 +486,8 @@ def _classify_windows(
             return replace(info, kind="local")
         return info
     if re.match(r"^[A-Za-z]:", target):
-        return _local(info, have_resolved)
+        return replace(info, kind="local")
     return info
-
-
-def _local(info: PathInfo, have_resolved: bool) -> PathInfo:
-    del have_resolved
-    return replace(info, kind="local")
 
 
 def _nt_redirector(body: str) -> tuple[str, str] | None:
