@@ -136,3 +136,10 @@ def test_ddf_inspect_walks_directories(tmp_path: Path) -> None:
     doc = _json(["ddf", "inspect", str(tmp_path), "--format", "json"])
     assert [Path(p).name for p in doc["inputs"]] == ["a.ddf", "b.ddf"]
     assert len(doc["files"]) == 3
+
+
+def test_table_output_is_literal_and_safe() -> None:
+    result = runner.invoke(app, ["cmdline", 'makecab [bold]x[/bold] "C:\\a\\[red]\\b\x1b[31m.cab"'])
+    assert result.exit_code == 0
+    assert "[bold]x[/bold]" in result.stdout and "C:\\a\\[red]\\b" in result.stdout
+    assert "\x1b[31m" not in result.stdout and "\\x1b" in result.stdout
