@@ -143,3 +143,11 @@ def test_table_output_is_literal_and_safe() -> None:
     assert result.exit_code == 0
     assert "[bold]x[/bold]" in result.stdout and "C:\\a\\[red]\\b" in result.stdout
     assert "\x1b[31m" not in result.stdout and "\\x1b" in result.stdout
+
+
+def test_ddf_inspect_drive_map(tmp_path: Path) -> None:
+    ddf = tmp_path / "m.ddf"
+    ddf.write_text("X:\\tools\\a.exe\nb.exe\n", encoding="ascii")
+    doc = _json(["ddf", "inspect", str(ddf), "--cwd", "X:\\work", "--map", "X:=\\\\fs\\share", "--format", "json"])
+    assert [s["kind"] for s in doc["sources"]] == ["smb", "smb"]
+    assert doc["sources"][1]["resolved"] == "\\\\fs\\share\\work\\b.exe"

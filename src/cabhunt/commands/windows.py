@@ -284,6 +284,9 @@ def ddf_inspect(
     cwd: Annotated[
         str | None, typer.Option("--cwd", help="Windows working directory to resolve relative paths")
     ] = None,
+    drive_map: Annotated[
+        list[str] | None, typer.Option("--map", help="mapped drive, X:=\\\\host\\share (repeatable)")
+    ] = None,
     net_config: Annotated[
         Path | None, typer.Option("--net", help="YAML {internal_domains, internal_cidrs}")
     ] = None,
@@ -297,6 +300,7 @@ def ddf_inspect(
     out_format = _check_format(fmt)
     try:
         defines = parse_defines(define or [])
+        maps = parse_drive_maps(drive_map or [])
     except ValueError as exc:
         raise _usage(str(exc)) from exc
     net = _net(net_config)
@@ -311,7 +315,7 @@ def ddf_inspect(
     if not texts:
         raise typer.Exit(code=1)
     result = interpret_ddf(texts, defines, cwd)
-    sources = [classify_path(f.source_path, cwd, None, net).with_via(f.file) for f in result.files]
+    sources = [classify_path(f.source_path, cwd, maps, net).with_via(f.file) for f in result.files]
     if out_format == "json":
         doc = {"schema": DDF_SCHEMA, **result.to_dict(), "sources": [s.to_dict() for s in sources]}
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
