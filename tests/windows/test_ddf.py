@@ -290,3 +290,15 @@ def test_report_outputs() -> None:
     assert (result.inf_file, result.rpt_file) == ("C:\\w\\setup.inf", "C:\\w\\setup.rpt")
     result = interpret_ddf([("x.ddf", ".Set InfFileName=nul\n.Set RptFileName=\\\\h\\s\\r.rpt\na.exe\n")])
     assert (result.inf_file, result.rpt_file) == (None, "\\\\h\\s\\r.rpt")
+
+
+_NAME_CHARS = st.characters(blacklist_characters='\0\r\n%;"\x1a', blacklist_categories=("Cs",))
+
+
+@given(st.lists(st.text(alphabet=_NAME_CHARS, min_size=1, max_size=20), min_size=1, max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_quoted_copy_lines_round_trip(names: list[str]) -> None:
+    text = "".join(f'"{n}" "{n}.x"\n' for n in names)
+    result = interpret_ddf([("q.ddf", text)])
+    assert [f.source for f in result.files] == names
+    assert [f.name for f in result.files] == [n + ".x" for n in names]
