@@ -302,3 +302,16 @@ def test_quoted_copy_lines_round_trip(names: list[str]) -> None:
     result = interpret_ddf([("q.ddf", text)])
     assert [f.source for f in result.files] == names
     assert [f.name for f in result.files] == [n + ".x" for n in names]
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [";@goto :run", "; @exit /b 0", ";  makecab.exe /F %0", ";set SRC=\\\\h\\s", ";:run", "; cmd /c start x.exe"],
+)
+def test_batch_comment_lines(comment: str) -> None:
+    assert interpret_ddf([("x.ddf", f"{comment}\na.exe\n")]).polyglot
+
+
+@pytest.mark.parametrize("comment", ["; Set the cabinet name", "; For x64 & ARM64 builds", "; Start of file list", "; exit codes: none"])
+def test_prose_comments_are_not_batch(comment: str) -> None:
+    assert not interpret_ddf([("x.ddf", f"{comment}\na.exe\n")]).polyglot

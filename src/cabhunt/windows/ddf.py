@@ -72,7 +72,7 @@ _INDEXED = re.compile(
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Batch syntax (not English prose) after a ";": the cmd.exe half of a .bat/DDF polyglot.
 _BATCH = re.compile(
-    r"^\s*@\s*echo\b"
+    r"^\s*@\s*(echo|goto|exit|call|set|setlocal|rem|if|for|cmd|start|powershell)\b"
     r"|^\s*@?\s*(makecab|diantz)(\.exe)?\s+.*[/-][fF]\b"
     r"|%~[a-z]*[0-9]|%[0-9]\b"
     r"|^\s*goto\s+:?\w+\s*$|^\s*:[A-Za-z_]\w*\s*$"
