@@ -86,6 +86,7 @@ def test_ddf_inspect_json_multi_and_define() -> None:
     assert [f["name"] for f in doc["files"]] == ["drv\\a.sys", "drv\\b.inf", "drv\\local.cat"]
     assert [c["name"] for c in doc["cabinets"]] == ["multi1.cab", "multi2.cab"]
     assert [s["kind"] for s in doc["sources"]] == ["smb", "smb", "unknown"]
+    assert [c["written"] for c in doc["cabinet_locations"]] == ["out\\multi1.cab", "out\\multi2.cab"]
     assert doc["explicit"] is True
 
 

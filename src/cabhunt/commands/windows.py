@@ -316,11 +316,17 @@ def ddf_inspect(
         raise typer.Exit(code=1)
     result = interpret_ddf(texts, defines, cwd)
     sources = [classify_path(f.source_path, cwd, maps, net).with_via(f.file) for f in result.files]
+    places = [classify_path(c.path, cwd, maps, net).with_via("ddf") for c in result.cabinets]
     if out_format == "json":
-        doc = {"schema": DDF_SCHEMA, **result.to_dict(), "sources": [s.to_dict() for s in sources]}
+        doc = {
+            "schema": DDF_SCHEMA,
+            **result.to_dict(),
+            "sources": [s.to_dict() for s in sources],
+            "cabinet_locations": [p.to_dict() for p in places],
+        }
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
-        _print_ddf(_console(), result, sources)
+        _print_ddf(_console(), result, sources, places)
     if failed:
         raise typer.Exit(code=1)
 
@@ -336,7 +342,7 @@ def _expand(paths: list[Path]) -> list[Path]:
     return out
 
 
-def _print_ddf(console: Console, result: Any, sources: list[Any]) -> None:
+def _print_ddf(console: Console, result: Any, sources: list[Any], places: list[Any]) -> None:
     from rich.table import Table
 
     head = Table(title="DDF interpretation", title_justify="left", show_header=False)
@@ -371,10 +377,11 @@ def _print_ddf(console: Console, result: Any, sources: list[Any]) -> None:
         console.print(table)
     if result.cabinets:
         table = Table(title="Cabinets", title_justify="left")
-        for col in ("#", "disk", "path", "resolved", "files"):
+        for col in ("#", "disk", "path", "resolved", "kind", "files", "flags"):
             table.add_column(col, overflow="fold")
-        for c in result.cabinets:
-            _row(table, str(c.number), str(c.disk), c.path, c.resolved or "", str(c.files))
+        for c, p in zip(result.cabinets, places, strict=False):
+            flags = [n for n, on in (("user-writable", p.user_writable), (f"ads:{p.stream}", p.ads)) if on]
+            _row(table, str(c.number), str(c.disk), c.path, p.resolved or "", p.kind, str(c.files), ", ".join(flags))
         console.print(table)
     changed = {k: v for k, v in result.variables.items() if _non_default(k, v)}
     if changed:
