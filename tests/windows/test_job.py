@@ -146,3 +146,15 @@ def test_quoting_discrepancy_keeps_both_readings() -> None:
     line = 'makecab /F "x.ddf"" /F \\\\h\\s\\y.ddf'
     job = analyze_job(line, cwd="C:\\w")
     assert job.remote_directive_files and job.flagged
+
+
+def test_sourcedir_overridden_by_known_ddf_does_not_count() -> None:
+    load, _ = _loader({"c:\\w\\a.ddf": b".Set SourceDir=C:\\src\nx.exe\n"})
+    job = analyze_job("makecab /D SourceDir=\\\\h\\s /F a.ddf", cwd="C:\\w", ddf_loader=load)
+    assert job.source_dir is not None and job.source_dir.remote and not job.source_dir_used
+    assert not job.remote_input and not job.flagged
+    load, _ = _loader({"c:\\w\\a.ddf": b"x.exe\n"})
+    job = analyze_job("makecab /D SourceDir=\\\\h\\s /F a.ddf", cwd="C:\\w", ddf_loader=load)
+    assert job.source_dir_used and job.flagged
+    job = analyze_job("makecab /D SourceDir=\\\\h\\s C:\\abs\\a.exe a.cab", cwd="C:\\w")
+    assert not job.source_dir_used and not job.flagged
