@@ -315,3 +315,9 @@ def test_batch_comment_lines(comment: str) -> None:
 @pytest.mark.parametrize("comment", ["; Set the cabinet name", "; For x64 & ARM64 builds", "; Start of file list", "; exit codes: none"])
 def test_prose_comments_are_not_batch(comment: str) -> None:
     assert not interpret_ddf([("x.ddf", f"{comment}\na.exe\n")]).polyglot
+
+
+def test_source_dirs_only_when_used() -> None:
+    result = interpret_ddf([("x.ddf", ".Set SourceDir=\\\\h\\s\nC:\\abs\\a.exe\n\\\\other\\s\\b.exe\n")])
+    assert result.source_dirs == []
+    assert [f.source_path for f in result.files] == ["C:\\abs\\a.exe", "\\\\other\\s\\b.exe"]

@@ -562,8 +562,8 @@ class _Interpreter:
         source_dir = self.vars.get("SourceDir") or ""
         source_path = join(source_dir, src) if source_dir else src
         resolved, _, _ = resolve_path(source_path, self.cwd)
-        if source_dir and source_dir not in self.result.source_dirs:
-            self.result.source_dirs.append(source_dir)
+        if source_dir and source_path != src and source_dir not in self.result.source_dirs:
+            self.result.source_dirs.append(source_dir)  # only when it prefixed a relative source
         name = dest if dest else basename(src)
         dest_dir = self.vars.get("DestinationDir") or ""
         if dest_dir:
