@@ -48,6 +48,7 @@ def test_single_file_mode() -> None:
     assert inv.maker == "makecab"
     assert inv.verbosity == 3
     assert inv.source == "\\\\h\\s\\a b.exe"
+    assert inv.member == "a b.exe"
     assert inv.destination == "C:\\out\\a.cab" and inv.cabinet == "C:\\out\\a.cab"
     assert not inv.destination_defaulted
     assert inv.errors == []

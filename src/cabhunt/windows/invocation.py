@@ -90,6 +90,7 @@ class Invocation:
     destination: str | None = None  # as written; None when defaulted
     cabinet: str | None = None  # the cabinet single-file mode writes (destination or default, under /L)
     destination_defaulted: bool = False
+    member: str | None = None  # name stored in the single-file cabinet: the source's base name
     extra_positionals: list[str] = field(default_factory=list)
     help: bool = False
     errors: list[str] = field(default_factory=list)
@@ -122,6 +123,7 @@ class Invocation:
             "destination": self.destination,
             "cabinet": self.cabinet,
             "destination_defaulted": self.destination_defaulted,
+            "member": self.member,
             "extra_positionals": list(self.extra_positionals),
             "help": self.help,
             "errors": list(self.errors),
@@ -258,6 +260,7 @@ def _parse_argv(text: str, folded: str, argv: list[str], image: str | None, orig
         inv.errors.append("no source file and no /F directive file")
     if positionals:
         inv.source = positionals[0]
+        inv.member = basename(inv.source) or None
         if len(positionals) > 1:
             inv.destination = positionals[1]
         if len(positionals) > 2:
