@@ -158,3 +158,12 @@ def test_sourcedir_overridden_by_known_ddf_does_not_count() -> None:
     assert job.source_dir_used and job.flagged
     job = analyze_job("makecab /D SourceDir=\\\\h\\s C:\\abs\\a.exe a.cab", cwd="C:\\w")
     assert not job.source_dir_used and not job.flagged
+
+
+@given(st.lists(st.sampled_from(["/F", "-f", "/D", "SourceDir=", "/L", "/V3", "/?", "\\\\h@SSL\\DavWWWRoot", "x.ddf", '"', '""', " ",
+                                 "\\\\?\\UNC\\", "C:", "a.txt:s.cab", "%", "\uff02", "\u2013F", "file://[", "http://h:1"]), max_size=16).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_never_raises_on_switch_soup(tail: str) -> None:
+    job = analyze_job("diantz.exe " + tail, cwd="\\\\h\\s\\", ddf_loader=lambda p: tail.encode("utf-8", "replace"))
+    assert not any(n.startswith("internal error") for n in job.notes)
+    assert job.ddf is None or "internal_error" not in job.ddf.issue_kinds()

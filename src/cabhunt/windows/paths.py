@@ -244,7 +244,10 @@ def normalize_path(path: str) -> str:
 
 
 def _file_url_to_path(url: str) -> str | None:
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return None  # e.g. an unbalanced "[" in the host part
     host = parts.netloc
     path = urllib.parse.unquote(parts.path)
     if host and host.lower() != "localhost":
