@@ -130,6 +130,7 @@ class InvestigationContext:
     _intel: IntelDB | None = field(default=None, repr=False)
     _artifact_index: ArtifactIndex | None = field(default=None, repr=False)
     _fleet_hosts: list[str] | None = field(default=None, repr=False)
+    _maker_runs: list[Event] | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- lazily loaded inputs
     def allowlist_entries(self) -> Allowlist:
@@ -199,6 +200,21 @@ class InvestigationContext:
             q = t.select(h=t.host_name.lower()).filter(lambda x: x.h.notnull()).distinct()
             self._fleet_hosts = sorted(r["h"] for r in query.rows(q))
         return self._fleet_hosts
+
+    def maker_runs(self) -> list[Event]:
+        """Every makecab/diantz process creation in the store (host, command line, ids), fetched once.
+
+        The cabinet makers run rarely outside build and servicing hosts, so one scan per run serves
+        every alert's baseline and fleet pivots.
+        """
+        if self._maker_runs is None:
+            t = self.table()
+            names = sorted(MAKERS)
+            f = t.filter(t.event_code.isin(list(PROCESS_CODES))
+                         & (t.process_name.lower().isin(names) | t.process_pe_original_file_name.lower().isin(names)))
+            self._maker_runs = self.rows(f, ("event_uid", "ts", "host_name", "process_entity_id",
+                                             "process_command_line"), limit=500_000)
+        return self._maker_runs
 
     def fleet_host_count(self) -> int:
         return len(self.fleet_hosts())

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cabhunt import query
-from cabhunt.investigate.context import MAKERS, PROCESS_CODES, alert_time, iso, lower, short_host
+from cabhunt.investigate.context import alert_time, iso, lower, short_host
 from cabhunt.investigate.hostinfo import classify, is_ip
 from cabhunt.investigate.scoring import finding, known
 
@@ -53,15 +53,14 @@ def _first_seen(ctx: InvestigationContext, domain: str) -> tuple[datetime | None
 
 def maker_baseline(alert: Alert, ctx: InvestigationContext) -> dict[str, Any]:
     """How often this host and its peers (same name prefix) ran makecab/diantz, apart from this job."""
-    t = ctx.table()
     me = alert.process.get("entity_id") or alert.extra.get("linked_entity_id")
-    names = sorted(MAKERS)
-    f = t.filter(t.event_code.isin(list(PROCESS_CODES))
-                 & (t.process_name.lower().isin(names) | t.process_pe_original_file_name.lower().isin(names)))
-    if me:
-        f = f.filter(t.process_entity_id.isnull() | (t.process_entity_id != me))
-    per_host = query.rows(f.group_by(host=f.host_name.lower()).aggregate(runs=f.count()))
-    counts = {r["host"]: int(r["runs"]) for r in per_host}
+    own = {*alert.event_uids, alert.extra.get("process_creation_uid")}
+    counts: dict[str, int] = {}
+    for r in ctx.maker_runs():
+        if (me and r.get("process_entity_id") == me) or r.get("event_uid") in own:
+            continue
+        h = lower(r.get("host_name"))
+        counts[h] = counts.get(h, 0) + 1
     host = lower(alert.host)
     prefix = _prefix(host)
     all_hosts = ctx.fleet_hosts()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cabhunt import query
-from cabhunt.investigate.context import MAKERS, PROCESS_CODES, basename, lower, same_host, short_host
+from cabhunt.investigate.context import basename, lower, same_host, short_host
 from cabhunt.investigate.destination import destinations
 from cabhunt.investigate.hostinfo import classify, is_ip
 from cabhunt.investigate.scoring import finding
@@ -37,8 +37,11 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     me = lower(alert.host)
     findings: list[Finding] = []
     pivots: dict[str, Any] = {}
-    maker = t.event_code.isin(list(PROCESS_CODES)) & (
-        t.process_name.lower().isin(sorted(MAKERS)) | t.process_pe_original_file_name.lower().isin(sorted(MAKERS)))
+    runs = ctx.maker_runs()
+
+    def maker_hosts(needle: str) -> list[str]:
+        return sorted({lower(r.get("host_name")) for r in runs
+                       if needle in lower(r.get("process_command_line")) and not same_host(r.get("host_name"), me)})
     hashes = sorted({c["sha256"] for c in alert.extra.get("cabinet_files", []) if c.get("sha256")})
     if hashes:
         others = _hosts(ctx, t.filter(t.file_hash_sha256.lower().isin(hashes)), me)
@@ -47,8 +50,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         name = lower(basename(ddf))
         if not name:
             continue
-        cl = t.process_command_line.lower()
-        others = _hosts(ctx, t.filter(maker & cl.contains(name)), me)
+        others = maker_hosts(name)
         pivots.setdefault("ddf_name", {"values": [], "other_hosts": []})
         pivots["ddf_name"]["values"].append(name)
         pivots["ddf_name"]["other_hosts"] = sorted(set(pivots["ddf_name"]["other_hosts"]) | set(others))
@@ -57,7 +59,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         host = lower(d["host"])
         key = f"source_host:{host}"
         needle = "\\\\" + host.strip("[]")
-        others = _hosts(ctx, t.filter(maker & t.process_command_line.lower().contains(needle)), me)
+        others = maker_hosts(needle)
         pivots[key] = {"values": [host], "other_hosts": others}
     spread = {k: v for k, v in pivots.items() if v["other_hosts"]}
     # destination: who else talks to it at all
