@@ -179,3 +179,23 @@ def test_collected_cabinet_is_analysed(tmp_path: Path) -> None:
     diff = next(f for f in a.findings if f.id == "cab.parser_differential")
     assert diff.step == "artifacts" and any("hidden1.txt" in e for e in diff.evidence)
     assert diff.weight > 0
+
+
+def test_minimal_and_odd_alerts_do_not_break_any_step() -> None:
+    from cabhunt.model import RuleRef
+
+    s = MiniStore()
+    rule = RuleRef("CNC-E-2726320-142", "Diantz Network Connection", "diantz_network", "u")
+    odd = [
+        Alert(timestamp="2026-03-02T10:15:04.123Z", rule=rule, host=None),
+        Alert(timestamp="not a time", rule=rule, host="WS01", process={"pid": "12x"}),
+        Alert(timestamp="2026-03-02T10:15:04Z", rule=rule, host="WS01",
+              process={"command_line": '"unterminated \\\\ host', "parent": None},
+              destination={"ip": "not-an-ip", "port": "x"}),
+    ]
+    out = investigate(odd, InvestigationContext(store=s))
+    assert len(out) == 3
+    for a in out:
+        assert a.verdict in ("benign", "suspicious", "malicious")
+        assert a.to_dict()["cabhunt"]["why"]
+        assert not [v for v in (a.extra.get("steps") or {}).values() if v.startswith("failed")]

@@ -81,6 +81,19 @@ def iso(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def as_int(value: object) -> int | None:
+    """An int from data that may hold text, hex (``0x1a4``) or junk; None when it is not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    s = str(value).strip()
+    try:
+        return int(s, 16) if s.lower().startswith("0x") else int(s)
+    except ValueError:
+        return None
+
+
 def lower(value: object) -> str:
     return str(value).lower() if value is not None else ""
 

@@ -19,6 +19,7 @@ from cabhunt.investigate.context import (
     PROCESS_CODES,
     Event,
     alert_time,
+    as_int,
     basename,
     host_is,
     in_window,
@@ -171,7 +172,7 @@ class _Corroborator:
             self.add("net.external", f"corroborating connection goes to external address {ip}", [uid, f"{ip}:{port}"])
         if ip and ip in self.literal_ips and not ev.get("destination_domain"):
             self.add("net.ip_literal", f"connection to the raw IP the job named ({ip})", [uid, f"{ip}:{port}"])
-        if port is not None and int(port) not in STANDARD_PORTS:
+        if as_int(port) is not None and as_int(port) not in STANDARD_PORTS:
             self.add("net.nonstandard_port", f"connection on non-standard port {port}", [uid, f"{ip}:{port}"])
 
     def net_use(self) -> None:

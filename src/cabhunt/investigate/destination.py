@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cabhunt import query
-from cabhunt.investigate.context import alert_time, iso, lower, short_host
+from cabhunt.investigate.context import alert_time, as_int, iso, lower, short_host
 from cabhunt.investigate.hostinfo import classify, is_ip
 from cabhunt.investigate.scoring import finding, known
 
@@ -103,8 +103,8 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                 findings.append(finding("net.external", STEP, f"connection to external address {ip or host}", ev))
             if is_ip(host):
                 findings.append(finding("net.ip_literal", STEP, f"connection to a raw IP address {host}", ev))
-            port = d.get("port")
-            if port is not None and int(port) not in STANDARD_PORTS:
+            port = as_int(d.get("port"))
+            if port is not None and port not in STANDARD_PORTS:
                 findings.append(finding("net.nonstandard_port", STEP, f"connection on non-standard port {port}", ev))
         for value in {host, str(d.get("ip") or "")} - {""}:
             for hit in intel.lookup(value):

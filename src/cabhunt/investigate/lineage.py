@@ -17,6 +17,7 @@ from cabhunt.investigate.context import (
     PROCESS_CODES,
     Event,
     alert_time,
+    as_int,
     basename,
     host_is,
     iso,
@@ -86,7 +87,7 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
     chain: list[dict[str, Any]] = []
     parent = alert.process.get("parent") or {}
     want_guid = parent.get("entity_id")
-    want_pid = parent.get("pid")
+    want_pid = as_int(parent.get("pid"))
     before = alert_time(alert)
     seen: set[str] = set()
     codes = list(PROCESS_CODES)
@@ -98,7 +99,7 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
             row = rows[0] if rows else None
         if row is None and want_pid is not None and alert.host:
             rows = ctx.rows(
-                t.filter(host_is(t.host_name, alert.host) & (t.process_pid == int(want_pid))
+                t.filter(host_is(t.host_name, alert.host) & (t.process_pid == want_pid)
                          & t.event_code.isin(codes) & (t.ts <= before) & (t.ts >= before - timedelta(days=7))),
                 limit=None,
             )
@@ -112,7 +113,7 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
             break
         summary = _row_summary(row)
         chain.append(summary)
-        want_guid, want_pid = row.get("process_parent_entity_id"), row.get("process_parent_pid")
+        want_guid, want_pid = row.get("process_parent_entity_id"), as_int(row.get("process_parent_pid"))
         before = row.get("ts") or before
         if not want_guid and want_pid is None:
             if row.get("process_parent_executable"):
