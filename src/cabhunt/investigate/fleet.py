@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cabhunt import query
-from cabhunt.investigate.context import basename, lower, same_host, short_host
+from cabhunt.investigate.context import MAKERS, basename, lower, same_host, short_host
 from cabhunt.investigate.destination import destinations
 from cabhunt.investigate.hostinfo import classify, is_ip
 from cabhunt.investigate.scoring import finding
@@ -80,8 +80,13 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         talkers = _hosts(ctx, t.filter(cond), me)
         scope = classify(host, ctx.net).scope
         pivots[f"destination:{host}"] = {"values": [host], "other_hosts": talkers, "scope": scope}
-        if talkers and scope in ("external", "unknown"):
-            spread[f"destination:{host}"] = pivots[f"destination:{host}"]
+        if talkers:
+            # the same activity elsewhere = a cabinet maker connecting there, not any browser
+            names = sorted(MAKERS)
+            makers = _hosts(ctx, t.filter(cond & (t.event_code == 3) & (
+                t.process_name.lower().isin(names) | t.process_pe_original_file_name.lower().isin(names))), me)
+            if makers:
+                spread[f"maker_connection:{host}"] = {"values": [host], "other_hosts": makers, "scope": scope}
         if not talkers and fleet_size >= MIN_FLEET and not any(same_host(host, r) for r in rare):
             rare.append(host)
     alert.extra["fleet"] = {"hosts_in_store": fleet_size, "pivots": pivots}
