@@ -83,3 +83,15 @@ def test_intel_first_seen_makes_a_domain_new_even_without_store_history(tmp_path
     assert any("intel first seen 2026-03-01" in e for e in f.evidence)
     dest = next(d for d in a.extra["destinations"] if d["host"] == "files.evil-cdn.net")
     assert dest["intel"] and "evil-cdn.net" in dest["intel"][0]
+
+
+def test_malicious_intel_hit_scores_through_a_named_finding(tmp_path: Path) -> None:
+    from cabhunt.model import FINDING_IDS
+
+    case = scenarios.webdav_chain()
+    p = tmp_path / "bad.csv"
+    p.write_text("indicator,reputation,description\nevil-cdn.net,malicious,known stager\n", encoding="utf-8")
+    a = investigate([case.alert], InvestigationContext(store=case.store, intel=p))[0]
+    fid = "intel.match" if "intel.match" in FINDING_IDS else "source.external"
+    f = next(f for f in a.findings if f.id == fid and any("known stager" in e for e in f.evidence))
+    assert f.weight > 0

@@ -109,8 +109,15 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         for value in {host, str(d.get("ip") or "")} - {""}:
             for hit in intel.lookup(value):
                 entry["intel"].append(hit.summary())
-                if hit.reputation in ("malicious", "suspicious") and known("intel.match"):
+                if hit.reputation not in ("malicious", "suspicious"):
+                    continue
+                if known("intel.match"):
                     findings.append(finding("intel.match", STEP, f"{value} is {hit.reputation} in local intel",
+                                            [hit.summary()]))
+                elif entry["scope"] != "internal":
+                    # until the vocabulary has intel.match: intel marks the host as an outside party
+                    fid = "net.external" if d["origin"] == "connection" else "source.external"
+                    findings.append(finding(fid, STEP, f"{value} is listed as {hit.reputation} in local intel",
                                             [hit.summary()]))
         if not is_ip(host) and "." in host and entry["scope"] not in ("internal", "loopback"):
             seen, uid = _first_seen(ctx, host)
