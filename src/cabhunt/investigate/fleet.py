@@ -13,7 +13,7 @@ from cabhunt import query
 from cabhunt.investigate.context import MAKERS, basename, lower, same_host, short_host
 from cabhunt.investigate.destination import destinations
 from cabhunt.investigate.hostinfo import classify, is_ip
-from cabhunt.investigate.scoring import finding
+from cabhunt.investigate.scoring import finding, known
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -90,6 +90,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         if not talkers and fleet_size >= MIN_FLEET and not any(same_host(host, r) for r in rare):
             rare.append(host)
     alert.extra["fleet"] = {"hosts_in_store": fleet_size, "pivots": pivots}
+    findings += _hash_intel(alert, ctx)
     if spread:
         ev = [f"{k}: also on {', '.join(v['other_hosts'][:10])}" for k, v in spread.items()]
         n = len({h for v in spread.values() for h in v["other_hosts"]})
@@ -99,3 +100,21 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                                 f"no other host of {fleet_size} talks to {', '.join(rare)}",
                                 [f"{h}: only {alert.host} in the store" for h in rare]))
     return findings
+
+
+def _hash_intel(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
+    """Local intel on the cabinet, extracted-file and image hashes."""
+    intel = ctx.intel_db()
+    if not intel.hits:
+        return []
+    shas = {c.get("sha256") for c in alert.extra.get("cabinet_files") or []}
+    shas |= {x.get("sha256") for x in (alert.extra.get("followon") or {}).get("extracted") or []}
+    shas.add((alert.process.get("hash") or {}).get("sha256"))
+    hits = [h for sha in sorted(x for x in shas if x) for h in intel.lookup(sha)]
+    if not hits:
+        return []
+    alert.extra["intel_hash_hits"] = [h.summary() for h in hits]
+    bad = [h for h in hits if h.reputation in ("malicious", "suspicious")]
+    if bad and known("intel.match"):
+        return [finding("intel.match", STEP, "a staged file's hash is listed in local intel", [h.summary() for h in bad])]
+    return []
