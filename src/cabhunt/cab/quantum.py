@@ -1,0 +1,465 @@
+"""Pure-Python decoder for Quantum-compressed cabinet folders.
+
+Quantum (David Stafford / Cinematronics, licensed by Microsoft) is an LZ77 coder whose tokens are
+coded with a 16-bit integer arithmetic coder driven by nine adaptive frequency models. There is no
+official specification; this follows the published reverse-engineered descriptions of the format.
+
+Stream layout, as decoded here:
+
+* A selector model (7 symbols) picks the next token: 0-3 = a literal from the literal model of
+  that 64-byte group, 4 = a 3-byte match, 5 = a 4-byte match, 6 = a longer match.
+* A 3-byte match reads a position slot from a model of ``min(2*window_bits, 24)`` slots, a 4-byte
+  match from one of ``min(2*window_bits, 36)`` slots; a longer match first reads a length slot
+  (27 symbols, lengths 5..259) and then a position slot (``2*window_bits`` symbols). Each slot is
+  followed by raw extra bits, read from the same bit stream at the reader's current position
+  (i.e. after the 16 bits held by the coder's code register).
+* Every model starts in symbol order with frequency 1. A decoded symbol gains 8. When the total
+  exceeds 3800 the model is rescaled: usually the cumulative frequencies are halved (kept strictly
+  decreasing); every 50th time (the 4th time for a fresh model) frequencies are halved rounding up
+  and the table is re-sorted by frequency with an exchange sort whose instability is part of the
+  format.
+* Models and history persist for the whole folder; the arithmetic coder restarts (L=0, H=0xFFFF,
+  16 fresh code bits) at every frame of 32768 output bytes. Microsoft's compressor closes a frame
+  at every CFDATA block (cbUncomp 32768), padding it with up to 4 null bytes, so one block is one
+  frame and every :meth:`QuantumDecoder.decompress` call restarts the coder.
+
+Hardening by construction: output per call is exactly ``out_len`` (≤ 32768) bytes and every token
+emits at least one byte, so the loop is bounded; a match must lie inside the data produced so far
+in this folder and must not run past the block end (the frame-overrun behind CVE-2014-9556); the
+history is a flat buffer indexed relative to its end, so there is no circular-window wrap or flush
+arithmetic to get wrong (CVE-2010-2801); reading past the block's bytes plus a small virtual
+trailer is an error, not an infinite supply of zeros. After any error the decoder refuses further
+blocks, because the folder state is no longer trustworthy.
+"""
+
+from __future__ import annotations
+
+from cabhunt.cab.errors import CabDecompressError
+
+FRAME_SIZE = 32768
+"""Output bytes per coder frame, and the largest cbUncomp a CFDATA block may declare."""
+
+MIN_WINDOW_BITS = 10
+MAX_WINDOW_BITS = 21
+
+RESCALE_LIMIT = 3800
+"""A model whose total frequency exceeds this is rescaled."""
+RESCALE_STEP = 8
+"""Frequency added to a symbol each time it is coded."""
+REORDERS_FIRST = 4
+"""Rescales before a fresh model's first re-sort."""
+REORDERS_EVERY = 50
+"""Rescales between later re-sorts."""
+
+# Position slots: extra bits 0,0,0,0,1,1,2,2,...,19,19; offsets are base + extra + 1.
+POSITION_EXTRA: tuple[int, ...] = tuple(max(0, slot // 2 - 1) for slot in range(42))
+POSITION_BASE: tuple[int, ...] = tuple(
+    sum(1 << POSITION_EXTRA[i] for i in range(slot)) for slot in range(42)
+)
+# Length slots of selector 6: lengths are base + extra + 5 (5..259).
+LENGTH_EXTRA: tuple[int, ...] = (0,) * 6 + tuple(n for n in range(1, 6) for _ in range(4)) + (0,)
+LENGTH_BASE: tuple[int, ...] = tuple(sum(1 << LENGTH_EXTRA[i] for i in range(slot)) for slot in range(27))
+
+# Model indices in the decoder's tables.
+LITERAL_MODELS = 4  # models 0..3: literals 0x00-0x3F, 0x40-0x7F, 0x80-0xBF, 0xC0-0xFF
+MATCH3, MATCH4, MATCH_POS, MATCH_LEN, SELECTOR = 4, 5, 6, 7, 8
+
+_MASK: tuple[int, ...] = tuple((1 << i) - 1 for i in range(64))
+_TRAILER = b"\xff\x00\x00\x00\x00\x00"
+"""Virtual bytes after a block: the 0xFF frame trailer other decoders append, then a few zeros
+for the coder's 16-bit look-ahead. Needing more than this means the block is truncated."""
+
+
+def model_sizes(window_bits: int) -> tuple[int, ...]:
+    """Symbol counts of the nine models for a window size (why: slot counts depend on it)."""
+    slots = 2 * window_bits
+    return (64, 64, 64, 64, min(slots, 24), min(slots, 36), slots, 27, 7)
+
+
+def rescale(freqs: list[int], syms: list[int], shifts_left: list[int], model: int) -> int:
+    """Rescale one model in place and return its new total frequency.
+
+    ``freqs``/``syms`` are the model's table in coding order; ``shifts_left[model]`` counts down
+    to the next re-sort.
+    """
+    n = len(freqs)
+    shifts_left[model] -= 1
+    if shifts_left[model]:
+        # Halve the cumulative frequencies from the last entry up; each must stay above the next.
+        old_below = 0  # old cumulative frequency of the entries after j
+        new_below = 0
+        for j in range(n - 1, -1, -1):
+            old_below += freqs[j]
+            half = old_below >> 1
+            if half <= new_below:
+                half = new_below + 1
+            freqs[j] = half - new_below
+            new_below = half
+        return new_below
+    shifts_left[model] = REORDERS_EVERY
+    for j in range(n):
+        freqs[j] = (freqs[j] + 1) >> 1
+    # Exchange sort, decreasing frequency: swap whenever a later entry is strictly larger.
+    for a in range(n - 1):
+        fa = freqs[a]
+        for b in range(a + 1, n):
+            fb = freqs[b]
+            if fa < fb:
+                freqs[a], freqs[b] = fb, fa
+                syms[a], syms[b] = syms[b], syms[a]
+                fa = fb
+    return sum(freqs)
+
+
+class QuantumDecoder:
+    """Decode the CFDATA blocks of one Quantum folder, in order, keeping state between them."""
+
+    def __init__(self, window_bits: int, level: int = 0) -> None:
+        if not isinstance(window_bits, int) or not MIN_WINDOW_BITS <= window_bits <= MAX_WINDOW_BITS:
+            raise CabDecompressError(f"Quantum window bits {window_bits!r} outside 10..21")
+        self.window_bits = window_bits
+        self.window_size = 1 << window_bits
+        self.level = level  # compression effort only; decoding does not depend on it
+        sizes = model_sizes(window_bits)
+        starts = (0, 64, 128, 192, 0, 0, 0, 0, 0)
+        self._freqs: list[list[int]] = [[1] * n for n in sizes]
+        self._syms: list[list[int]] = [list(range(s, s + n)) for s, n in zip(starts, sizes, strict=True)]
+        self._totals: list[int] = list(sizes)
+        self._shifts: list[int] = [REORDERS_FIRST] * len(sizes)
+        self._history = bytearray()
+        self._failed = False
+        self.total_out = 0
+
+    def decompress(self, data: bytes, out_len: int) -> bytes:
+        """Decode one CFDATA block (one coder frame) to exactly ``out_len`` bytes."""
+        if self._failed:
+            raise CabDecompressError("Quantum folder already failed; later blocks cannot be decoded")
+        if not 0 <= out_len <= FRAME_SIZE:
+            self._failed = True
+            raise CabDecompressError(f"Quantum block declares {out_len} output bytes (max {FRAME_SIZE})")
+        if out_len == 0:
+            return b""
+        hist = self._history
+        keep = self.window_size
+        if len(hist) > 2 * keep + 2 * FRAME_SIZE:
+            del hist[: len(hist) - keep]
+        start = len(hist)
+        try:
+            self._run(bytes(data), out_len)
+        except CabDecompressError:
+            self._failed = True
+            raise
+        except (IndexError, ValueError, OverflowError, MemoryError) as exc:  # defensive: never expected
+            self._failed = True
+            raise CabDecompressError(f"Quantum data corrupt ({type(exc).__name__})") from exc
+        self.total_out += out_len
+        return bytes(hist[start:])
+
+    # The hot loop keeps every piece of state in locals and inlines symbol decoding: a call or an
+    # attribute lookup per symbol would dominate the run time in CPython.
+    def _run(self, data: bytes, out_len: int) -> None:  # noqa: C901 - one loop on purpose
+        buf = data + _TRAILER + (b"\x00" if (len(data) + len(_TRAILER)) & 1 else b"")
+        lim = len(buf) - 1  # a 16-bit refill at pos needs buf[pos + 1]
+        freqs = self._freqs
+        syms = self._syms
+        totals = self._totals
+        shifts = self._shifts
+        mask = _MASK
+        pos_extra = POSITION_EXTRA
+        pos_base = POSITION_BASE
+        len_extra = LENGTH_EXTRA
+        len_base = LENGTH_BASE
+        limit = RESCALE_LIMIT
+        step = RESCALE_STEP
+        sf = freqs[SELECTOR]
+        ss = syms[SELECTOR]
+        st = totals[SELECTOR]
+        lf = freqs[MATCH_LEN]
+        ls = syms[MATCH_LEN]
+        lt = totals[MATCH_LEN]
+        hist = self._history
+        emit = hist.append
+        wp = len(hist)
+        wsize = self.window_size
+        end = wp + out_len
+        frame_end = wp + FRAME_SIZE  # a match may overshoot a short final block, never the frame
+
+        # Coder restart: the frame's first 16 bits fill the code register.
+        pos = 2
+        bb = 0
+        bc = 0
+        C = (buf[0] << 8) | buf[1]
+        L = 0
+        H = 0xFFFF
+
+        while wp < end:
+            # ---- selector
+            r = H - L + 1
+            symf = ((C - L + 1) * st - 1) // r
+            acc = st
+            j = 0
+            while True:
+                fj = sf[j]
+                acc -= fj
+                j += 1
+                if acc <= symf:
+                    break
+            H = L + (acc + fj) * r // st - 1
+            L = L + acc * r // st
+            j -= 1
+            sel = ss[j]
+            sf[j] = fj + step
+            st += step
+            if st > limit:
+                st = rescale(sf, ss, shifts, SELECTOR)
+            # renormalise
+            x = L ^ H
+            if x < 0x8000:
+                n = 16 - x.bit_length()
+                L = (L << n) & 0xFFFF
+                H = ((H << n) & 0xFFFF) | mask[n]
+            else:
+                n = 0
+            if L & 0x4000 and not H & 0x4000:
+                k = 15 - ((L & ~H & 0x7FFF) ^ 0x7FFF).bit_length()
+                L = (((L - 0x8000) << k) + 0x8000) & 0xFFFF
+                H = (((H - 0x8000) << k) + 0x8000 + mask[k]) & 0xFFFF
+                s = n + k
+                if bc < s:
+                    if pos >= lim:
+                        raise CabDecompressError("Quantum block ends before its data")
+                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                    pos += 2
+                    bc += 16
+                bc -= s
+                b = bb >> bc
+                bb &= mask[bc]
+                C = ((C << n) | (b >> k)) & 0xFFFF
+                C = (((C - 0x8000) << k) + 0x8000 + (b & mask[k])) & 0xFFFF
+            elif n:
+                if bc < n:
+                    if pos >= lim:
+                        raise CabDecompressError("Quantum block ends before its data")
+                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                    pos += 2
+                    bc += 16
+                bc -= n
+                C = ((C << n) | (bb >> bc)) & 0xFFFF
+                bb &= mask[bc]
+
+            if sel < LITERAL_MODELS:
+                # ---- literal
+                mf = freqs[sel]
+                mt = totals[sel]
+                r = H - L + 1
+                symf = ((C - L + 1) * mt - 1) // r
+                acc = mt
+                j = 0
+                while True:
+                    fj = mf[j]
+                    acc -= fj
+                    j += 1
+                    if acc <= symf:
+                        break
+                H = L + (acc + fj) * r // mt - 1
+                L = L + acc * r // mt
+                j -= 1
+                ms = syms[sel]
+                emit(ms[j])
+                wp += 1
+                mf[j] = fj + step
+                mt += step
+                totals[sel] = rescale(mf, ms, shifts, sel) if mt > limit else mt
+                # renormalise
+                x = L ^ H
+                if x < 0x8000:
+                    n = 16 - x.bit_length()
+                    L = (L << n) & 0xFFFF
+                    H = ((H << n) & 0xFFFF) | mask[n]
+                else:
+                    n = 0
+                if L & 0x4000 and not H & 0x4000:
+                    k = 15 - ((L & ~H & 0x7FFF) ^ 0x7FFF).bit_length()
+                    L = (((L - 0x8000) << k) + 0x8000) & 0xFFFF
+                    H = (((H - 0x8000) << k) + 0x8000 + mask[k]) & 0xFFFF
+                    s = n + k
+                    if bc < s:
+                        if pos >= lim:
+                            raise CabDecompressError("Quantum block ends before its data")
+                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                        pos += 2
+                        bc += 16
+                    bc -= s
+                    b = bb >> bc
+                    bb &= mask[bc]
+                    C = ((C << n) | (b >> k)) & 0xFFFF
+                    C = (((C - 0x8000) << k) + 0x8000 + (b & mask[k])) & 0xFFFF
+                elif n:
+                    if bc < n:
+                        if pos >= lim:
+                            raise CabDecompressError("Quantum block ends before its data")
+                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                        pos += 2
+                        bc += 16
+                    bc -= n
+                    C = ((C << n) | (bb >> bc)) & 0xFFFF
+                    bb &= mask[bc]
+                continue
+
+            if sel == 6:
+                # ---- length slot of a long match, then its extra bits
+                r = H - L + 1
+                symf = ((C - L + 1) * lt - 1) // r
+                acc = lt
+                j = 0
+                while True:
+                    fj = lf[j]
+                    acc -= fj
+                    j += 1
+                    if acc <= symf:
+                        break
+                H = L + (acc + fj) * r // lt - 1
+                L = L + acc * r // lt
+                j -= 1
+                slot = ls[j]
+                lf[j] = fj + step
+                lt += step
+                if lt > limit:
+                    lt = rescale(lf, ls, shifts, MATCH_LEN)
+                x = L ^ H
+                if x < 0x8000:
+                    n = 16 - x.bit_length()
+                    L = (L << n) & 0xFFFF
+                    H = ((H << n) & 0xFFFF) | mask[n]
+                else:
+                    n = 0
+                if L & 0x4000 and not H & 0x4000:
+                    k = 15 - ((L & ~H & 0x7FFF) ^ 0x7FFF).bit_length()
+                    L = (((L - 0x8000) << k) + 0x8000) & 0xFFFF
+                    H = (((H - 0x8000) << k) + 0x8000 + mask[k]) & 0xFFFF
+                    s = n + k
+                    if bc < s:
+                        if pos >= lim:
+                            raise CabDecompressError("Quantum block ends before its data")
+                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                        pos += 2
+                        bc += 16
+                    bc -= s
+                    b = bb >> bc
+                    bb &= mask[bc]
+                    C = ((C << n) | (b >> k)) & 0xFFFF
+                    C = (((C - 0x8000) << k) + 0x8000 + (b & mask[k])) & 0xFFFF
+                elif n:
+                    if bc < n:
+                        if pos >= lim:
+                            raise CabDecompressError("Quantum block ends before its data")
+                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                        pos += 2
+                        bc += 16
+                    bc -= n
+                    C = ((C << n) | (bb >> bc)) & 0xFFFF
+                    bb &= mask[bc]
+                e = len_extra[slot]
+                if e:
+                    if bc < e:
+                        if pos >= lim:
+                            raise CabDecompressError("Quantum block ends before its data")
+                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                        pos += 2
+                        bc += 16
+                    bc -= e
+                    length = len_base[slot] + (bb >> bc) + 5
+                    bb &= mask[bc]
+                else:
+                    length = len_base[slot] + 5
+                m = MATCH_POS
+            else:
+                length = sel - 1  # selector 4 -> 3 bytes, 5 -> 4 bytes
+                m = sel
+
+            # ---- position slot, then its extra bits
+            mf = freqs[m]
+            mt = totals[m]
+            r = H - L + 1
+            symf = ((C - L + 1) * mt - 1) // r
+            acc = mt
+            j = 0
+            while True:
+                fj = mf[j]
+                acc -= fj
+                j += 1
+                if acc <= symf:
+                    break
+            H = L + (acc + fj) * r // mt - 1
+            L = L + acc * r // mt
+            j -= 1
+            ms = syms[m]
+            slot = ms[j]
+            mf[j] = fj + step
+            mt += step
+            totals[m] = rescale(mf, ms, shifts, m) if mt > limit else mt
+            x = L ^ H
+            if x < 0x8000:
+                n = 16 - x.bit_length()
+                L = (L << n) & 0xFFFF
+                H = ((H << n) & 0xFFFF) | mask[n]
+            else:
+                n = 0
+            if L & 0x4000 and not H & 0x4000:
+                k = 15 - ((L & ~H & 0x7FFF) ^ 0x7FFF).bit_length()
+                L = (((L - 0x8000) << k) + 0x8000) & 0xFFFF
+                H = (((H - 0x8000) << k) + 0x8000 + mask[k]) & 0xFFFF
+                s = n + k
+                if bc < s:
+                    if pos >= lim:
+                        raise CabDecompressError("Quantum block ends before its data")
+                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                    pos += 2
+                    bc += 16
+                bc -= s
+                b = bb >> bc
+                bb &= mask[bc]
+                C = ((C << n) | (b >> k)) & 0xFFFF
+                C = (((C - 0x8000) << k) + 0x8000 + (b & mask[k])) & 0xFFFF
+            elif n:
+                if bc < n:
+                    if pos >= lim:
+                        raise CabDecompressError("Quantum block ends before its data")
+                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                    pos += 2
+                    bc += 16
+                bc -= n
+                C = ((C << n) | (bb >> bc)) & 0xFFFF
+                bb &= mask[bc]
+            e = pos_extra[slot]
+            if e:
+                while bc < e:
+                    if pos >= lim:
+                        raise CabDecompressError("Quantum block ends before its data")
+                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
+                    pos += 2
+                    bc += 16
+                bc -= e
+                offset = pos_base[slot] + (bb >> bc) + 1
+                bb &= mask[bc]
+            else:
+                offset = pos_base[slot] + 1
+
+            # ---- copy the match
+            src = wp - offset
+            if src < 0 or offset > wsize:
+                raise CabDecompressError(
+                    f"Quantum match {offset} bytes back, before the start of the folder data or the window"
+                )
+            if wp + length > frame_end:
+                raise CabDecompressError("Quantum match runs past the end of the frame (frame overrun)")
+            if offset >= length:
+                hist += hist[src : src + length]
+            else:
+                hist += (hist[src:wp] * (length // offset + 1))[:length]
+            wp += length
+
+        if wp > end:
+            del hist[end:]  # bytes a final match produced beyond the block are not output
+        totals[SELECTOR] = st
+        totals[MATCH_LEN] = lt
