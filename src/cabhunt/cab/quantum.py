@@ -157,7 +157,7 @@ class QuantumDecoder:
 
     # The hot loop keeps every piece of state in locals and inlines symbol decoding: a call or an
     # attribute lookup per symbol would dominate the run time in CPython.
-    def _run(self, data: bytes, out_len: int) -> None:  # noqa: C901 - one loop on purpose
+    def _run(self, data: bytes, out_len: int) -> None:
         buf = data + _TRAILER + (b"\x00" if (len(data) + len(_TRAILER)) & 1 else b"")
         lim = len(buf) - 1  # a 16-bit refill at pos needs buf[pos + 1]
         freqs = self._freqs
