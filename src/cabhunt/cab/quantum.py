@@ -64,7 +64,14 @@ LENGTH_BASE: tuple[int, ...] = tuple(sum(1 << LENGTH_EXTRA[i] for i in range(slo
 LITERAL_MODELS = 4  # models 0..3: literals 0x00-0x3F, 0x40-0x7F, 0x80-0xBF, 0xC0-0xFF
 MATCH3, MATCH4, MATCH_POS, MATCH_LEN, SELECTOR = 4, 5, 6, 7, 8
 
+GROUP = 8
+"""Entries per group in the two-level symbol search (a flat model would otherwise walk ~n/2)."""
+
 _MASK: tuple[int, ...] = tuple((1 << i) - 1 for i in range(64))
+_SAME_LEADING: tuple[int, ...] = tuple(16 - x.bit_length() for x in range(0x10000))
+"""For L ^ H: how many leading bits L and H share (16 for L == H)."""
+_UNDERFLOW_RUN: tuple[int, ...] = tuple(15 - (t ^ 0x7FFF).bit_length() for t in range(0x8000))
+"""For L & ~H & 0x7FFF (top bits already differing): underflow shifts, i.e. leading 1 bits from bit 14."""
 _TRAILER = b"\xff\x00\x00\x00\x00\x00"
 """Virtual bytes after a block: the 0xFF frame trailer other decoders append, then a few zeros
 for the coder's 16-bit look-ahead. Needing more than this means the block is truncated."""
@@ -76,12 +83,23 @@ def model_sizes(window_bits: int) -> tuple[int, ...]:
     return (64, 64, 64, 64, min(slots, 24), min(slots, 36), slots, 27, 7)
 
 
-def rescale(freqs: list[int], syms: list[int], shifts_left: list[int], model: int) -> int:
-    """Rescale one model in place and return its new total frequency.
+def group_sums(freqs: list[int]) -> list[int]:
+    """Sums of consecutive runs of GROUP entries: symbol search skips whole runs with them."""
+    return [sum(freqs[i : i + GROUP]) for i in range(0, len(freqs), GROUP)]
+
+
+def rescale(freqs: list[int], syms: list[int], groups: list[int], shifts_left: list[int], model: int) -> int:
+    """Rescale one model in place (with its group sums) and return its new total frequency.
 
     ``freqs``/``syms`` are the model's table in coding order; ``shifts_left[model]`` counts down
     to the next re-sort.
     """
+    total = _rescale(freqs, syms, shifts_left, model)
+    groups[:] = group_sums(freqs)
+    return total
+
+
+def _rescale(freqs: list[int], syms: list[int], shifts_left: list[int], model: int) -> int:
     n = len(freqs)
     shifts_left[model] -= 1
     if shifts_left[model]:
@@ -125,6 +143,7 @@ class QuantumDecoder:
         self._freqs: list[list[int]] = [[1] * n for n in sizes]
         self._syms: list[list[int]] = [list(range(s, s + n)) for s, n in zip(starts, sizes, strict=True)]
         self._totals: list[int] = list(sizes)
+        self._groups: list[list[int]] = [group_sums(f) for f in self._freqs]
         self._shifts: list[int] = [REORDERS_FIRST] * len(sizes)
         self._history = bytearray()
         self._failed = False
@@ -155,32 +174,42 @@ class QuantumDecoder:
         self.total_out += out_len
         return bytes(hist[start:])
 
-    # The hot loop keeps every piece of state in locals and inlines symbol decoding: a call or an
-    # attribute lookup per symbol would dominate the run time in CPython.
+    # The hot loop keeps every piece of state in locals and inlines symbol decoding and
+    # renormalisation (four copies: selector, literal, length, position): a call or an attribute
+    # lookup per symbol would dominate the run time in CPython.
+    #
+    # Coder state is kept as L, H and D = C - L (the code value relative to L). A renormalising
+    # shift doubles D and appends one input bit whether it is an ordinary shift or an underflow
+    # (E3) shift, so a whole renormalisation is: n equal leading bits of L and H shifted out, then
+    # k underflow shifts, then D = D << (n + k) | next n + k bits. n and k come from tables.
     def _run(self, data: bytes, out_len: int) -> None:
         buf = data + _TRAILER + (b"\x00" if (len(data) + len(_TRAILER)) & 1 else b"")
         lim = len(buf) - 1  # a 16-bit refill at pos needs buf[pos + 1]
         freqs = self._freqs
         syms = self._syms
         totals = self._totals
+        groups = self._groups
         shifts = self._shifts
         mask = _MASK
+        same = _SAME_LEADING
+        under = _UNDERFLOW_RUN
         pos_extra = POSITION_EXTRA
         pos_base = POSITION_BASE
         len_extra = LENGTH_EXTRA
         len_base = LENGTH_BASE
         limit = RESCALE_LIMIT
         step = RESCALE_STEP
+        wsize = self.window_size
         sf = freqs[SELECTOR]
         ss = syms[SELECTOR]
         st = totals[SELECTOR]
         lf = freqs[MATCH_LEN]
         ls = syms[MATCH_LEN]
         lt = totals[MATCH_LEN]
+        lg = groups[MATCH_LEN]
         hist = self._history
         emit = hist.append
         wp = len(hist)
-        wsize = self.window_size
         end = wp + out_len
         frame_end = wp + FRAME_SIZE  # a match may overshoot a short final block, never the frame
 
@@ -188,14 +217,14 @@ class QuantumDecoder:
         pos = 2
         bb = 0
         bc = 0
-        C = (buf[0] << 8) | buf[1]
         L = 0
         H = 0xFFFF
+        D = (buf[0] << 8) | buf[1]
 
         while wp < end:
             # ---- selector
             r = H - L + 1
-            symf = ((C - L + 1) * st - 1) // r
+            symf = ((D + 1) * st - 1) // r
             acc = st
             j = 0
             while True:
@@ -204,39 +233,26 @@ class QuantumDecoder:
                 j += 1
                 if acc <= symf:
                     break
+            lo = acc * r // st
             H = L + (acc + fj) * r // st - 1
-            L = L + acc * r // st
+            L += lo
+            D -= lo
             j -= 1
             sel = ss[j]
             sf[j] = fj + step
             st += step
             if st > limit:
-                st = rescale(sf, ss, shifts, SELECTOR)
-            # renormalise
-            x = L ^ H
-            if x < 0x8000:
-                n = 16 - x.bit_length()
+                st = rescale(sf, ss, groups[SELECTOR], shifts, SELECTOR)
+            n = same[L ^ H]
+            if n:
                 L = (L << n) & 0xFFFF
                 H = ((H << n) & 0xFFFF) | mask[n]
-            else:
-                n = 0
-            if L & 0x4000 and not H & 0x4000:
-                k = 15 - ((L & ~H & 0x7FFF) ^ 0x7FFF).bit_length()
-                L = (((L - 0x8000) << k) + 0x8000) & 0xFFFF
-                H = (((H - 0x8000) << k) + 0x8000 + mask[k]) & 0xFFFF
-                s = n + k
-                if bc < s:
-                    if pos >= lim:
-                        raise CabDecompressError("Quantum block ends before its data")
-                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                    pos += 2
-                    bc += 16
-                bc -= s
-                b = bb >> bc
-                bb &= mask[bc]
-                C = ((C << n) | (b >> k)) & 0xFFFF
-                C = (((C - 0x8000) << k) + 0x8000 + (b & mask[k])) & 0xFFFF
-            elif n:
+            k = under[L & ~H & 0x7FFF]
+            if k:
+                L = ((L - 0x8000) << k) + 0x8000
+                H = ((H - 0x8000) << k) + 0x8000 + mask[k]
+                n += k
+            if n:
                 if bc < n:
                     if pos >= lim:
                         raise CabDecompressError("Quantum block ends before its data")
@@ -244,57 +260,53 @@ class QuantumDecoder:
                     pos += 2
                     bc += 16
                 bc -= n
-                C = ((C << n) | (bb >> bc)) & 0xFFFF
+                D = (D << n) | (bb >> bc)
                 bb &= mask[bc]
 
             if sel < LITERAL_MODELS:
                 # ---- literal
                 mf = freqs[sel]
                 mt = totals[sel]
+                mg = groups[sel]
                 r = H - L + 1
-                symf = ((C - L + 1) * mt - 1) // r
+                symf = ((D + 1) * mt - 1) // r
                 acc = mt
-                j = 0
+                g = 0
+                while True:
+                    gs = mg[g]
+                    if acc - gs <= symf:
+                        break
+                    acc -= gs
+                    g += 1
+                j = g << 3
                 while True:
                     fj = mf[j]
                     acc -= fj
                     j += 1
                     if acc <= symf:
                         break
+                lo = acc * r // mt
                 H = L + (acc + fj) * r // mt - 1
-                L = L + acc * r // mt
+                L += lo
+                D -= lo
                 j -= 1
                 ms = syms[sel]
                 emit(ms[j])
                 wp += 1
                 mf[j] = fj + step
+                mg[g] += step
                 mt += step
-                totals[sel] = rescale(mf, ms, shifts, sel) if mt > limit else mt
-                # renormalise
-                x = L ^ H
-                if x < 0x8000:
-                    n = 16 - x.bit_length()
+                totals[sel] = rescale(mf, ms, mg, shifts, sel) if mt > limit else mt
+                n = same[L ^ H]
+                if n:
                     L = (L << n) & 0xFFFF
                     H = ((H << n) & 0xFFFF) | mask[n]
-                else:
-                    n = 0
-                if L & 0x4000 and not H & 0x4000:
-                    k = 15 - ((L & ~H & 0x7FFF) ^ 0x7FFF).bit_length()
-                    L = (((L - 0x8000) << k) + 0x8000) & 0xFFFF
-                    H = (((H - 0x8000) << k) + 0x8000 + mask[k]) & 0xFFFF
-                    s = n + k
-                    if bc < s:
-                        if pos >= lim:
-                            raise CabDecompressError("Quantum block ends before its data")
-                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                        pos += 2
-                        bc += 16
-                    bc -= s
-                    b = bb >> bc
-                    bb &= mask[bc]
-                    C = ((C << n) | (b >> k)) & 0xFFFF
-                    C = (((C - 0x8000) << k) + 0x8000 + (b & mask[k])) & 0xFFFF
-                elif n:
+                k = under[L & ~H & 0x7FFF]
+                if k:
+                    L = ((L - 0x8000) << k) + 0x8000
+                    H = ((H - 0x8000) << k) + 0x8000 + mask[k]
+                    n += k
+                if n:
                     if bc < n:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
@@ -302,54 +314,50 @@ class QuantumDecoder:
                         pos += 2
                         bc += 16
                     bc -= n
-                    C = ((C << n) | (bb >> bc)) & 0xFFFF
+                    D = (D << n) | (bb >> bc)
                     bb &= mask[bc]
                 continue
 
             if sel == 6:
                 # ---- length slot of a long match, then its extra bits
                 r = H - L + 1
-                symf = ((C - L + 1) * lt - 1) // r
+                symf = ((D + 1) * lt - 1) // r
                 acc = lt
-                j = 0
+                g = 0
+                while True:
+                    gs = lg[g]
+                    if acc - gs <= symf:
+                        break
+                    acc -= gs
+                    g += 1
+                j = g << 3
                 while True:
                     fj = lf[j]
                     acc -= fj
                     j += 1
                     if acc <= symf:
                         break
+                lo = acc * r // lt
                 H = L + (acc + fj) * r // lt - 1
-                L = L + acc * r // lt
+                L += lo
+                D -= lo
                 j -= 1
                 slot = ls[j]
                 lf[j] = fj + step
+                lg[g] += step
                 lt += step
                 if lt > limit:
-                    lt = rescale(lf, ls, shifts, MATCH_LEN)
-                x = L ^ H
-                if x < 0x8000:
-                    n = 16 - x.bit_length()
+                    lt = rescale(lf, ls, lg, shifts, MATCH_LEN)
+                n = same[L ^ H]
+                if n:
                     L = (L << n) & 0xFFFF
                     H = ((H << n) & 0xFFFF) | mask[n]
-                else:
-                    n = 0
-                if L & 0x4000 and not H & 0x4000:
-                    k = 15 - ((L & ~H & 0x7FFF) ^ 0x7FFF).bit_length()
-                    L = (((L - 0x8000) << k) + 0x8000) & 0xFFFF
-                    H = (((H - 0x8000) << k) + 0x8000 + mask[k]) & 0xFFFF
-                    s = n + k
-                    if bc < s:
-                        if pos >= lim:
-                            raise CabDecompressError("Quantum block ends before its data")
-                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                        pos += 2
-                        bc += 16
-                    bc -= s
-                    b = bb >> bc
-                    bb &= mask[bc]
-                    C = ((C << n) | (b >> k)) & 0xFFFF
-                    C = (((C - 0x8000) << k) + 0x8000 + (b & mask[k])) & 0xFFFF
-                elif n:
+                k = under[L & ~H & 0x7FFF]
+                if k:
+                    L = ((L - 0x8000) << k) + 0x8000
+                    H = ((H - 0x8000) << k) + 0x8000 + mask[k]
+                    n += k
+                if n:
                     if bc < n:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
@@ -357,7 +365,7 @@ class QuantumDecoder:
                         pos += 2
                         bc += 16
                     bc -= n
-                    C = ((C << n) | (bb >> bc)) & 0xFFFF
+                    D = (D << n) | (bb >> bc)
                     bb &= mask[bc]
                 e = len_extra[slot]
                 if e:
@@ -380,48 +388,45 @@ class QuantumDecoder:
             # ---- position slot, then its extra bits
             mf = freqs[m]
             mt = totals[m]
+            mg = groups[m]
             r = H - L + 1
-            symf = ((C - L + 1) * mt - 1) // r
+            symf = ((D + 1) * mt - 1) // r
             acc = mt
-            j = 0
+            g = 0
+            while True:
+                gs = mg[g]
+                if acc - gs <= symf:
+                    break
+                acc -= gs
+                g += 1
+            j = g << 3
             while True:
                 fj = mf[j]
                 acc -= fj
                 j += 1
                 if acc <= symf:
                     break
+            lo = acc * r // mt
             H = L + (acc + fj) * r // mt - 1
-            L = L + acc * r // mt
+            L += lo
+            D -= lo
             j -= 1
             ms = syms[m]
             slot = ms[j]
             mf[j] = fj + step
+            mg[g] += step
             mt += step
-            totals[m] = rescale(mf, ms, shifts, m) if mt > limit else mt
-            x = L ^ H
-            if x < 0x8000:
-                n = 16 - x.bit_length()
+            totals[m] = rescale(mf, ms, mg, shifts, m) if mt > limit else mt
+            n = same[L ^ H]
+            if n:
                 L = (L << n) & 0xFFFF
                 H = ((H << n) & 0xFFFF) | mask[n]
-            else:
-                n = 0
-            if L & 0x4000 and not H & 0x4000:
-                k = 15 - ((L & ~H & 0x7FFF) ^ 0x7FFF).bit_length()
-                L = (((L - 0x8000) << k) + 0x8000) & 0xFFFF
-                H = (((H - 0x8000) << k) + 0x8000 + mask[k]) & 0xFFFF
-                s = n + k
-                if bc < s:
-                    if pos >= lim:
-                        raise CabDecompressError("Quantum block ends before its data")
-                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                    pos += 2
-                    bc += 16
-                bc -= s
-                b = bb >> bc
-                bb &= mask[bc]
-                C = ((C << n) | (b >> k)) & 0xFFFF
-                C = (((C - 0x8000) << k) + 0x8000 + (b & mask[k])) & 0xFFFF
-            elif n:
+            k = under[L & ~H & 0x7FFF]
+            if k:
+                L = ((L - 0x8000) << k) + 0x8000
+                H = ((H - 0x8000) << k) + 0x8000 + mask[k]
+                n += k
+            if n:
                 if bc < n:
                     if pos >= lim:
                         raise CabDecompressError("Quantum block ends before its data")
@@ -429,7 +434,7 @@ class QuantumDecoder:
                     pos += 2
                     bc += 16
                 bc -= n
-                C = ((C << n) | (bb >> bc)) & 0xFFFF
+                D = (D << n) | (bb >> bc)
                 bb &= mask[bc]
             e = pos_extra[slot]
             if e:
