@@ -75,7 +75,7 @@ class _Bits:
     """MSB-first bit reader over a block plus the virtual trailer the decoder assumes."""
 
     def __init__(self, data: bytes) -> None:
-        self.buf = data + b"\xff\x00\x00\x00\x00\x00"
+        self.buf = data + b"\xff\x00\x00\x00\x00\x00" + b"\x00" * (len(data) & 1)
         self.pos = 0
 
     def bit(self) -> int:
@@ -182,7 +182,9 @@ class QuantumEncoder:
         self.heads: dict[bytes, list[int]] = {}
         self.chain = chain
         sizes = model_sizes(window_bits)
-        self.max_off = {n: POSITION_BASE[sizes[n] - 1] + (1 << POSITION_EXTRA[sizes[n] - 1]) for n in (4, 5, 6)}
+        self.max_off = {
+            n: POSITION_BASE[sizes[n] - 1] + (1 << POSITION_EXTRA[sizes[n] - 1]) for n in (4, 5, 6)
+        }
 
     # -- LZ matching
     def _longest(self, pos: int, limit: int) -> tuple[int, int]:
@@ -205,7 +207,7 @@ class QuantumEncoder:
             self.heads.setdefault(key, []).append(pos)
 
     def compress_block(self, chunk: bytes) -> bytes:
-        assert 0 < len(chunk) <= FRAME_SIZE
+        assert chunk  # longer than a frame only to build overrun tests
         start = len(self.hist)
         self.hist += chunk
         end = len(self.hist)
@@ -317,11 +319,14 @@ def encode_folder(data: bytes, window_bits: int, block: int = FRAME_SIZE) -> lis
     """Compress ``data`` into (block bytes, cbUncomp) pairs, as a cabinet folder would hold them."""
     enc = QuantumEncoder(window_bits)
     return [
-        (enc.compress_block(data[i : i + block]), len(data[i : i + block])) for i in range(0, len(data), block)
+        (enc.compress_block(data[i : i + block]), len(data[i : i + block]))
+        for i in range(0, len(data), block)
     ]
 
 
-def build_cab(blocks: list[tuple[bytes, int]], window_bits: int, name: bytes = b"data.bin", level: int = 4) -> bytes:
+def build_cab(
+    blocks: list[tuple[bytes, int]], window_bits: int, name: bytes = b"data.bin", level: int = 4
+) -> bytes:
     """A one-folder, one-file cabinet around Quantum ``blocks`` (checksums 0 = not computed)."""
     import struct
 

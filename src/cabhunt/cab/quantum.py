@@ -53,9 +53,7 @@ REORDERS_EVERY = 50
 
 # Position slots: extra bits 0,0,0,0,1,1,2,2,...,19,19; offsets are base + extra + 1.
 POSITION_EXTRA: tuple[int, ...] = tuple(max(0, slot // 2 - 1) for slot in range(42))
-POSITION_BASE: tuple[int, ...] = tuple(
-    sum(1 << POSITION_EXTRA[i] for i in range(slot)) for slot in range(42)
-)
+POSITION_BASE: tuple[int, ...] = tuple(sum(1 << POSITION_EXTRA[i] for i in range(slot)) for slot in range(42))
 # Length slots of selector 6: lengths are base + extra + 5 (5..259).
 LENGTH_EXTRA: tuple[int, ...] = (0,) * 6 + tuple(n for n in range(1, 6) for _ in range(4)) + (0,)
 LENGTH_BASE: tuple[int, ...] = tuple(sum(1 << LENGTH_EXTRA[i] for i in range(slot)) for slot in range(27))
