@@ -34,6 +34,9 @@ blocks, because the folder state is no longer trustworthy.
 
 from __future__ import annotations
 
+import sys
+from array import array
+
 from cabhunt.cab.errors import CabDecompressError
 
 FRAME_SIZE = 32768
@@ -182,7 +185,11 @@ class QuantumDecoder:
     # k underflow shifts, then D = D << (n + k) | next n + k bits. n and k come from tables.
     def _run(self, data: bytes, out_len: int) -> None:
         buf = data + _TRAILER + (b"\x00" if (len(data) + len(_TRAILER)) & 1 else b"")
-        lim = len(buf) - 1  # a 16-bit refill at pos needs buf[pos + 1]
+        # The block as big-endian 16-bit words: one refill is one index.
+        words = array("H", buf)
+        if sys.byteorder == "little":
+            words.byteswap()
+        lim = len(words)
         freqs = self._freqs
         syms = self._syms
         totals = self._totals
@@ -212,12 +219,12 @@ class QuantumDecoder:
         frame_end = wp + FRAME_SIZE  # a match may overshoot a short final block, never the frame
 
         # Coder restart: the frame's first 16 bits fill the code register.
-        pos = 2
+        pos = 1
         bb = 0
         bc = 0
         L = 0
         H = 0xFFFF
-        D = (buf[0] << 8) | buf[1]
+        D = words[0]
 
         while wp < end:
             # ---- selector
@@ -254,8 +261,8 @@ class QuantumDecoder:
                 if bc < n:
                     if pos >= lim:
                         raise CabDecompressError("Quantum block ends before its data")
-                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                    pos += 2
+                    bb = (bb << 16) | words[pos]
+                    pos += 1
                     bc += 16
                 bc -= n
                 D = (D << n) | (bb >> bc)
@@ -308,8 +315,8 @@ class QuantumDecoder:
                     if bc < n:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
-                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                        pos += 2
+                        bb = (bb << 16) | words[pos]
+                        pos += 1
                         bc += 16
                     bc -= n
                     D = (D << n) | (bb >> bc)
@@ -359,8 +366,8 @@ class QuantumDecoder:
                     if bc < n:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
-                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                        pos += 2
+                        bb = (bb << 16) | words[pos]
+                        pos += 1
                         bc += 16
                     bc -= n
                     D = (D << n) | (bb >> bc)
@@ -370,8 +377,8 @@ class QuantumDecoder:
                     if bc < e:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
-                        bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                        pos += 2
+                        bb = (bb << 16) | words[pos]
+                        pos += 1
                         bc += 16
                     bc -= e
                     length = len_base[slot] + (bb >> bc) + 5
@@ -428,8 +435,8 @@ class QuantumDecoder:
                 if bc < n:
                     if pos >= lim:
                         raise CabDecompressError("Quantum block ends before its data")
-                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                    pos += 2
+                    bb = (bb << 16) | words[pos]
+                    pos += 1
                     bc += 16
                 bc -= n
                 D = (D << n) | (bb >> bc)
@@ -439,8 +446,8 @@ class QuantumDecoder:
                 while bc < e:
                     if pos >= lim:
                         raise CabDecompressError("Quantum block ends before its data")
-                    bb = (bb << 16) | (buf[pos] << 8) | buf[pos + 1]
-                    pos += 2
+                    bb = (bb << 16) | words[pos]
+                    pos += 1
                     bc += 16
                 bc -= e
                 offset = pos_base[slot] + (bb >> bc) + 1
