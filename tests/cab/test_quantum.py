@@ -256,6 +256,18 @@ def test_round_trip_own_encoder(bits: int) -> None:
     assert b"".join(out) == src
 
 
+def test_smallest_window_matches_at_full_distance_and_history_trimming() -> None:
+    """Window 10: matches exactly 1024 back, and a folder long enough that old history is dropped."""
+    rng = random.Random(9)
+    unit = bytes(rng.randrange(256) for _ in range(1024))
+    src = unit * 80 + bytes(rng.randrange(256) for _ in range(5000)) + unit * 80
+    blocks = encode_folder(src, 10)
+    dec = QuantumDecoder(10)
+    assert b"".join(dec.decompress(d, n) for d, n in blocks) == src
+    assert dec.total_out == len(src)
+    assert len(dec._history) < len(src)  # trimmed, and later matches still resolved
+
+
 def test_round_trip_small_blocks_and_one_byte_block() -> None:
     src = _corpus(3)[:8000] + b"z"
     blocks = encode_folder(src, 12, block=4000)
@@ -343,7 +355,8 @@ def _run_bounded(bits: int, blocks: list[tuple[bytes, int]]) -> None:
     for data, size in blocks:
         try:
             out = dec.decompress(data, size)
-        except CabError:
+        except CabError as exc:
+            assert "internal fault" not in str(exc)
             return
         assert len(out) == size
     assert time.monotonic() - start < 5
@@ -391,6 +404,43 @@ def test_fast_decoder_agrees_with_reference(data: bytes, size: int, bits: int) -
     for cls in (QuantumDecoder, RefDecoder):
         try:
             results.append(cls(bits).decompress(data, size))
-        except CabDecompressError:
+        except CabDecompressError as exc:
+            assert "internal fault" not in str(exc)
             results.append(None)
     assert results[0] == results[1]
+
+
+_DIFF_SRC = _corpus(4)[:12000]
+_DIFF_BLOCKS = encode_folder(_DIFF_SRC, 15, block=4000)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 7)), max_size=3),
+    cut=st.one_of(st.none(), st.integers(0, 10**6)),
+)
+def test_fast_decoder_agrees_with_reference_on_damaged_streams(
+    flips: list[tuple[int, int]], cut: int | None
+) -> None:
+    """Bit flips deep inside a real-looking folder: same bytes out, or both reject at the same block."""
+    blocks = [bytearray(d) for d, _ in _DIFF_BLOCKS]
+    for at, bit in flips:
+        blk = blocks[at % len(blocks)]
+        blk[(at // len(blocks)) % len(blk)] ^= 1 << bit
+    if cut is not None:
+        blk = blocks[cut % len(blocks)]
+        del blk[(cut // len(blocks)) % (len(blk) + 1) :]
+    results = []
+    for cls in (QuantumDecoder, RefDecoder):
+        dec = cls(15)
+        out: list[bytes | None] = []
+        try:
+            for blk, (_, size) in zip(blocks, _DIFF_BLOCKS, strict=True):
+                out.append(dec.decompress(bytes(blk), size))
+        except CabDecompressError as exc:
+            assert "internal fault" not in str(exc)
+            out.append(None)
+        results.append(out)
+    assert results[0] == results[1]
+    if not flips and cut is None:
+        assert b"".join(results[0]) == _DIFF_SRC  # type: ignore[arg-type]

@@ -169,9 +169,11 @@ class QuantumDecoder:
         except CabDecompressError:
             self._failed = True
             raise
-        except (IndexError, ValueError, OverflowError, MemoryError) as exc:  # defensive: never expected
+        except (IndexError, ValueError, OverflowError, MemoryError) as exc:
+            # Safety net only: the coder invariants keep every index in range. Tests assert this
+            # message never appears, so a slip shows up there instead of being hidden.
             self._failed = True
-            raise CabDecompressError(f"Quantum data corrupt ({type(exc).__name__})") from exc
+            raise CabDecompressError(f"Quantum decoder internal fault ({type(exc).__name__})") from exc
         self.total_out += out_len
         return bytes(hist[start:])
 
