@@ -20,16 +20,22 @@ Stream layout, as decoded here:
   format.
 * Models and history persist for the whole folder; the arithmetic coder restarts (L=0, H=0xFFFF,
   16 fresh code bits) at every frame of 32768 output bytes. Microsoft's compressor closes a frame
-  at every CFDATA block (cbUncomp 32768), padding it with up to 4 null bytes, so one block is one
-  frame and every :meth:`QuantumDecoder.decompress` call restarts the coder.
+  at every CFDATA block (cbUncomp 32768) and pads it with null bytes so that the decoder's 16-bit
+  look-ahead stays inside the block; so one block is one frame and every
+  :meth:`QuantumDecoder.decompress` call restarts the coder. (libmspack instead reads the folder
+  as one stream with a 0xFF byte appended to each block and resynchronises on it at frame ends;
+  both agree on every cabinet whose non-final blocks are full, which is all the compressor
+  writes. A crafted short non-final block is decoded here as a frame of its own.)
+* A match may run past ``out_len`` of a short final block (the excess is dropped, as other
+  decoders do) but never past the 32768-byte frame.
 
 Hardening by construction: output per call is exactly ``out_len`` (≤ 32768) bytes and every token
 emits at least one byte, so the loop is bounded; a match must lie inside the data produced so far
-in this folder and must not run past the block end (the frame-overrun behind CVE-2014-9556); the
-history is a flat buffer indexed relative to its end, so there is no circular-window wrap or flush
-arithmetic to get wrong (CVE-2010-2801); reading past the block's bytes plus a small virtual
-trailer is an error, not an infinite supply of zeros. After any error the decoder refuses further
-blocks, because the folder state is no longer trustworthy.
+in this folder and inside the window, and must not cross the frame end (the frame-overrun behind
+CVE-2014-9556); the history is a flat buffer indexed relative to its end, so there is no
+circular-window wrap or flush arithmetic to get wrong (CVE-2010-2801); reading past the block's
+bytes plus a small virtual trailer is an error, not an endless supply of zeros. After any error
+the decoder refuses further blocks of the folder, whose state is no longer trustworthy.
 """
 
 from __future__ import annotations
