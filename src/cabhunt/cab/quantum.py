@@ -155,6 +155,11 @@ class QuantumDecoder:
         self._history = bytearray()
         self._failed = False
         self.total_out = 0
+        self._read_bits = 0
+        self.unread_tail = b""
+        """Bytes at the end of the last block that decoding never read. Microsoft's compressor
+        leaves at most a few null padding bytes there, so a longer or non-zero tail is data
+        appended to a CFDATA block: worth reporting as an anomaly."""
 
     def decompress(self, data: bytes, out_len: int) -> bytes:
         """Decode one CFDATA block (one coder frame) to exactly ``out_len`` bytes."""
@@ -170,8 +175,9 @@ class QuantumDecoder:
         if len(hist) > 2 * keep + 2 * FRAME_SIZE:
             del hist[: len(hist) - keep]
         start = len(hist)
+        data = bytes(data)
         try:
-            self._run(bytes(data), out_len)
+            self._run(data, out_len)
         except CabDecompressError:
             self._failed = True
             raise
@@ -181,6 +187,8 @@ class QuantumDecoder:
             self._failed = True
             raise CabDecompressError(f"Quantum decoder internal fault ({type(exc).__name__})") from exc
         self.total_out += out_len
+        used = min(len(data), (self._read_bits + 7) >> 3)
+        self.unread_tail = data[used:]
         return bytes(hist[start:])
 
     # The hot loop keeps every piece of state in locals and inlines symbol decoding and
@@ -481,3 +489,4 @@ class QuantumDecoder:
             del hist[end:]  # bytes a final match produced beyond the block are not output
         totals[SELECTOR] = st
         totals[MATCH_LEN] = lt
+        self._read_bits = pos * 16 - bc
