@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 
 from cabhunt.cab.errors import CabDecompressError, CabError
 from cabhunt.cab.quantum import (
+    _MASK,
+    _SAME_LEADING,
+    _UNDERFLOW_RUN,
     FRAME_SIZE,
     LENGTH_BASE,
     LENGTH_EXTRA,
@@ -224,6 +227,48 @@ def test_fast_model_matches_reference_model_over_many_updates() -> None:
             assert total == ref.cum[0]
         assert [ref.cum[j] - ref.cum[j + 1] for j in range(n)] == freqs
         assert groups == group_sums(freqs)
+
+
+def _renormalise_bitwise(lo: int, hi: int) -> tuple[int, int, int]:
+    """The textbook loop, one shift at a time: (shifts, L, H) afterwards."""
+    shifts = 0
+    while True:
+        if (lo & 0x8000) != (hi & 0x8000):
+            if lo & 0x4000 and not hi & 0x4000:
+                lo &= 0x3FFF
+                hi |= 0x4000
+            else:
+                return shifts, lo, hi
+        lo = (lo << 1) & 0xFFFF
+        hi = ((hi << 1) | 1) & 0xFFFF
+        shifts += 1
+
+
+def test_table_driven_renormalisation_matches_bitwise_loop() -> None:
+    rng = random.Random(3)
+    pairs = [(0, 0xFFFF), (0x7FFF, 0x8000), (0x4000, 0xBFFF), (0x3FFF, 0xC000), (0x1234, 0x1234)]
+    for _ in range(20000):
+        lo = rng.randrange(0x10000)
+        pairs.append((lo, rng.randrange(lo, 0x10000)))
+    for lo, hi in pairs:
+        want = _renormalise_bitwise(lo, hi)
+        n = _SAME_LEADING[lo ^ hi]
+        lo2 = (lo << n) & 0xFFFF
+        hi2 = ((hi << n) & 0xFFFF) | _MASK[n]
+        k = _UNDERFLOW_RUN[lo2 & ~hi2 & 0x7FFF]
+        if k:
+            lo2 = ((lo2 - 0x8000) << k) + 0x8000
+            hi2 = ((hi2 - 0x8000) << k) + 0x8000 + _MASK[k]
+        assert (n + k, lo2, hi2) == want, (hex(lo), hex(hi))
+
+
+def test_coder_extremes_pick_first_and_last_entries() -> None:
+    # Code register 0xFFFF: the top of the range, i.e. the first table entry of each model:
+    # selector 0 (literal group 0), then literal 0x00.
+    assert QuantumDecoder(12).decompress(b"\xff" * 8, 1) == b"\x00"
+    # Code register 0: the last entries: selector 6, length slot 26 (259 bytes), last position slot.
+    with pytest.raises(CabDecompressError, match=str(POSITION_BASE[23] + 1)):
+        QuantumDecoder(12).decompress(b"\x00" * 8, 300)
 
 
 # ---------------------------------------------------------------- round trips
