@@ -284,7 +284,7 @@ class QuantumDecoder:
                 D = (D << n) | (bb >> bc)
                 bb &= mask[bc]
 
-            if sel < LITERAL_MODELS:
+            if sel < 4:  # selectors 0-3 are literals (LITERAL_MODELS; a constant here, the hottest test)
                 # ---- literal
                 mf = freqs[sel]
                 mt = totals[sel]
