@@ -80,3 +80,26 @@ def test_errors_are_one_line_and_exit_codes(tmp_path: Path, args: list[str], cod
     assert "Traceback" not in res.output
     if needle:
         assert needle in res.stderr
+
+
+def test_parquet_store(tmp_path: Path) -> None:
+    """`--store DIR`: the same re-investigation over the Parquet fleet store."""
+    from cabhunt.errors import Problems
+    from cabhunt.ingest import ingest_paths
+    from cabhunt.store.parquet import ParquetStore
+    from tests.investigate.test_ingested import DATA, _seed
+
+    sdir = tmp_path / "fleet"
+    store = ParquetStore.open_dir(sdir)
+    try:
+        ingest_paths(store, [DATA / "ws07_sysmon.ndjson"], Problems())
+        store.flush()
+        seed = _seed(store)
+        store.save_alerts([seed.to_dict()])
+    finally:
+        store.close()
+    res = CliRunner().invoke(app, ["investigate", seed.id, "--store", str(sdir)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["cabhunt"]["verdict"] == "malicious"
+    assert "followon.execution" in {f["id"] for f in doc["cabhunt"]["findings"]}

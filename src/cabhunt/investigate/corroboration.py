@@ -212,7 +212,8 @@ class _Corroborator:
                                          f" as {ev.get('user_name')}")
                 self.add("logon.type3", f"the source server logged a network logon from {self.alert.host}",
                          [ev.get("event_uid") or "", f"{ev.get('host_name')}: 4624 type 3 from {src}"])
-            elif ev.get("event_code") in (5140, 5145) and (from_client or not self.client_ips):
+            elif ev.get("event_code") in (5140, 5145) and (from_client or (
+                    not self.client_ips and lower(ev.get("user_name")) == lower(self.alert.user) != "")):
                 share = lower(ev.get("share_name")).split("\\")[-1]
                 if share and share in {lower(s) for s in shares}:
                     target = ev.get("share_relative_target") or ""
