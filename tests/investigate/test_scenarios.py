@@ -135,3 +135,24 @@ def test_a_failing_step_is_recorded_and_others_still_run(monkeypatch: pytest.Mon
     a = run(scenarios.smb_raw_ip())
     assert "disk on fire" in a.extra["steps"]["fleet"]
     assert "net.corroborated" in ids(a)
+
+
+def test_detection_parent_finding_is_retracted_under_build_tooling() -> None:
+    from cabhunt.investigate.scoring import finding
+
+    case = scenarios.build_server()
+    case.alert.add(finding("parent.suspicious", "input_semantics", "Started by cmd.exe", ["cmd.exe"]))
+    a = run(case)
+    assert a.verdict == "benign" and "parent.suspicious" not in ids(a)
+    assert a.extra["retracted"][0]["id"] == "parent.suspicious"
+    assert "msbuild.exe" in a.extra["retracted"][0]["why"]
+
+
+def test_reinvestigation_drops_findings_whose_reason_went_away(tmp_path: Path) -> None:
+    case = scenarios.approved_share()
+    allow = tmp_path / "a.yaml"
+    allow.write_text("entries:\n  - {id: A, reason: r, owner: o, match: {host: WS02}}\n", encoding="utf-8")
+    first = run(case, allowlist=allow)
+    assert first.verdict == "suppressed"
+    again = investigate([Alert.from_dict(first.to_dict())], InvestigationContext(store=case.store))[0]
+    assert again.verdict == "suspicious" and "allowlist.match" not in ids(again)

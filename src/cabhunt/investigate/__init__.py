@@ -50,12 +50,17 @@ def investigate_one(alert: Alert, ctx: InvestigationContext) -> Alert:
     """Run every step on one alert; a step that fails is recorded, the others still run."""
     from cabhunt.investigate import actions
     from cabhunt.investigate.scoring import score_alert
+    from cabhunt.model import Finding
 
     timings: dict[str, float] = {}
+    # Re-investigation starts again from detection's findings, so a finding whose reason went
+    # away (an allowlist entry removed, an expected parent now known) does not linger.
+    if "seed_findings" not in alert.extra:
+        alert.extra["seed_findings"] = [f.to_dict() for f in alert.findings if f.id != "allowlist.match"]
+    alert.findings = [Finding(**f) for f in alert.extra["seed_findings"]]
     alert.suppressed_by = None
-    alert.findings = [f for f in alert.findings if f.id != "allowlist.match"]
-    alert.extra.pop("allowlist_not_applied", None)
-    alert.extra.pop("steps", None)
+    for key in ("allowlist_not_applied", "steps", "retracted"):
+        alert.extra.pop(key, None)
     for name, fn in _steps():
         t0 = time.perf_counter()
         try:

@@ -197,5 +197,18 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                                 [x for x in (c.get("executable"), c.get("command_line"), c.get("event_uid"),
                                              f"pid={c.get('pid')}" if c.get("pid") is not None else None,
                                              f"chain: {chain_text}") if x]))
+    if expected is not None and not hits:
+        _retract(alert, "parent.suspicious",
+                 f"the chain runs under {expected['name']} ({EXPECTED_PARENTS[expected['name']]}); "
+                 "the shell between is its own tooling")
     alert.extra["lineage"] = info
     return findings
+
+
+def _retract(alert: Alert, finding_id: str, why: str) -> None:
+    """Withdraw a detection-time finding the deeper look disproves (kept in ``extra['retracted']``)."""
+    gone = [f for f in alert.findings if f.id == finding_id]
+    if gone:
+        alert.findings = [f for f in alert.findings if f.id != finding_id]
+        alert.extra.setdefault("retracted", []).extend(
+            {"id": f.id, "evidence": f.evidence, "why": why} for f in gone)
