@@ -82,6 +82,8 @@ def render_html(alert: Alert) -> str:
                      _e(f.title), f'<ul class="ev">{ev}</ul>'])
     parts.append("<h2>Findings</h2>" + (_table(["finding", "weight", "step", "what", "evidence"], rows)
                                         if rows else "<p>No findings.</p>"))
+    for r in a.extra.get("retracted") or []:
+        parts.append(f'<p class="note">Withdrawn after investigation: {_c(r.get("id"))} - {_e(r.get("why"))}</p>')
     parts.append("<h2>Timeline</h2>" + _table(["time (UTC)", "kind", "event", "event id"], [
         [f'<span class="t">{_e(e["@timestamp"])}</span>', _e(e["kind"]), _e(e["summary"]), _c(e.get("event_uid"))]
         for e in timeline(a)]))

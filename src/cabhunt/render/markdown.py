@@ -63,6 +63,8 @@ def render_alert(alert: Alert, level: int = 1) -> str:
         [code(f.id), f"+{f.weight}", esc(f.step), esc(f.title), "<br>".join(esc(e) for e in f.evidence[:6])]
         for f in sorted(d.findings, key=lambda f: (-f.weight, f.id))
     ]) if d.findings else ["No findings."]
+    for r in d.extra.get("retracted") or []:
+        lines += ["", f"> Withdrawn after investigation: {code(r.get('id'))} — {esc(r.get('why'))}"]
     lines += ["", f"{h}# Timeline", ""]
     lines += _table(["time (UTC)", "kind", "event", "event id"],
                     [[esc(e["@timestamp"]), esc(e["kind"]), esc(e["summary"]), code(e.get("event_uid") or "")]
