@@ -42,3 +42,15 @@ def test_suppressed_keeps_score_and_says_why() -> None:
     score_alert(a)
     assert a.verdict == "suppressed" and a.score == load_weights().of("source.webdav")
     assert "AL" in a.why and "source.webdav" in a.why
+
+
+def test_the_same_fact_on_the_wire_counts_once() -> None:
+    a = _alert()
+    a.add(finding("source.external", "s", "ext", ["x"]))
+    a.add(finding("net.external", "s", "ext conn", ["y"]))
+    a.add(finding("net.nonstandard_port", "s", "port", ["z"]))
+    score_alert(a)
+    w = load_weights()
+    assert a.score == w.of("source.external") + w.of("net.nonstandard_port")
+    net = next(f for f in a.findings if f.id == "net.external")
+    assert net.weight == 0 and "counted once: same fact as source.external" in net.evidence

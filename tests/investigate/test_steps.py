@@ -218,5 +218,5 @@ def test_fleet_spread_of_the_same_source_host_and_cabinet_hash() -> None:
     spread = next(f for f in a.findings if f.id == "fleet.spread")
     assert "2 other host(s)" in spread.title
     text = " ".join(spread.evidence)
-    assert "cabinet_hash" in text and "source_host:198.51.100.7" in text and "ws05" not in text
+    assert "cabinet_hash" in text and "source_location:\\\\198.51.100.7\\share\\" in text and "ws05" not in text
     assert "fleet.rare_destination" not in a.finding_ids()  # ws05 talks to it too

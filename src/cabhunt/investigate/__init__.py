@@ -1,7 +1,7 @@
 """Investigation: every playbook step run on every alert, each adding findings with evidence.
 
 Order matters only where a step reads another's output: inputs (sources, cabinets) before
-destination and corroboration; artifacts (cabinet hashes, members) before follow-on and fleet;
+corroboration, which resolves source hosts (their scope) before destination validation; artifacts (cabinet hashes, members) before follow-on and fleet;
 scoring after every finding; allowlists after the facts they match on; actions last, from the
 final verdict.
 """
@@ -37,8 +37,8 @@ def _steps() -> list[tuple[str, Callable[[Alert, InvestigationContext], list[Fin
         ("preserve", preserve.run),
         ("input_semantics", inputs.run),
         ("lineage", lineage.run),
-        ("destination", destination.run),
         ("corroboration", corroboration.run),
+        ("destination", destination.run),
         ("artifacts", artifacts.run),
         ("followon", followon.run),
         ("fleet", fleet.run),

@@ -183,11 +183,16 @@ def _analyze(alert: Alert, ctx: InvestigationContext, created: dict[str, dict[st
         except ImportError:
             alert.extra.setdefault("steps", {})[STEP] = f"cabinet {found} collected but cabhunt.cab.analyze is not available"
             break
-        try:
-            doc = analyze_file(found)
-        except Exception as exc:  # a hostile cabinet must not stop the investigation
-            ctx.problems.add(found, f"cabinet analysis failed: {type(exc).__name__}: {exc}")
-            analyses[cab.path] = {"artifact": str(found), "error": f"{type(exc).__name__}: {exc}"}
+        key = str(found)
+        if key not in ctx.cab_cache:
+            try:
+                ctx.cab_cache[key] = analyze_file(found)
+            except Exception as exc:  # a hostile cabinet must not stop the investigation
+                ctx.problems.add(found, f"cabinet analysis failed: {type(exc).__name__}: {exc}")
+                ctx.cab_cache[key] = {"error": f"{type(exc).__name__}: {exc}"}
+        doc = ctx.cab_cache[key]
+        if isinstance(doc, dict) and "error" in doc and "members" not in doc:
+            analyses[cab.path] = {"artifact": key, **doc}
             continue
         analyses[cab.path] = {"artifact": str(found), **(doc if isinstance(doc, dict) else {"result": doc})}
         for f in (doc.get("findings") or []) if isinstance(doc, dict) else []:

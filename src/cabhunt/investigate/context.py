@@ -43,6 +43,12 @@ WORK_COLUMNS: tuple[str, ...] = (
 )
 
 PROCESS_CODES = (1, 4688)
+PROCESS_INDEX_CAP = 1_000_000
+PROCESS_COLUMNS: tuple[str, ...] = (
+    "event_uid", "ts", "host_name", "event_code", "process_entity_id", "process_pid", "process_executable",
+    "process_name", "process_command_line", "process_parent_entity_id", "process_parent_pid",
+    "process_parent_executable", "process_parent_command_line", "user_name",
+)
 MAKERS = frozenset({"makecab.exe", "diantz.exe"})
 
 
@@ -56,6 +62,28 @@ class StoreLike(Protocol):
     def duck(self) -> Any: ...
 
     def events(self) -> ir.Table: ...
+
+
+class ProcessIndex:
+    """Process creations of one host by GUID and by PID (time-ordered)."""
+
+    def __init__(self, rows: list[Event], complete: bool) -> None:
+        self.complete = complete
+        self.by_guid: dict[str, Event] = {}
+        self.by_pid: dict[int, list[Event]] = {}
+        for r in rows:
+            if r.get("process_entity_id"):
+                self.by_guid.setdefault(str(r["process_entity_id"]), r)
+            if r.get("process_pid") is not None:
+                self.by_pid.setdefault(int(r["process_pid"]), []).append(r)
+
+    def latest_before(self, pid: int, before: datetime, not_before: datetime) -> Event | None:
+        best = None
+        for r in self.by_pid.get(pid, []):
+            ts = r.get("ts")
+            if ts is not None and not_before <= ts <= before:
+                best = r
+        return best
 
 
 def parse_ts(value: str | datetime | None) -> datetime | None:
@@ -144,6 +172,8 @@ class InvestigationContext:
     _artifact_index: ArtifactIndex | None = field(default=None, repr=False)
     _fleet_hosts: list[str] | None = field(default=None, repr=False)
     _maker_runs: list[Event] | None = field(default=None, repr=False)
+    _proc_index: dict[str, ProcessIndex] = field(default_factory=dict, repr=False)
+    cab_cache: dict[str, Any] = field(default_factory=dict, repr=False)  # artifact path -> analysis
 
     # ----------------------------------------------------------------- lazily loaded inputs
     def allowlist_entries(self) -> Allowlist:
@@ -213,6 +243,21 @@ class InvestigationContext:
             q = t.select(h=t.host_name.lower()).filter(lambda x: x.h.notnull()).distinct()
             self._fleet_hosts = sorted(r["h"] for r in query.rows(q))
         return self._fleet_hosts
+
+    def processes(self, host: str | None) -> ProcessIndex | None:
+        """Every process creation of ``host`` indexed by GUID and PID (one scan per host and run).
+
+        Ancestor chains then walk in memory instead of one query per generation.
+        """
+        if not host:
+            return None
+        key = short_host(host)
+        if key not in self._proc_index:
+            t = self.table()
+            rows = self.rows(t.filter(host_is(t.host_name, host) & t.event_code.isin(list(PROCESS_CODES))),
+                             PROCESS_COLUMNS, limit=PROCESS_INDEX_CAP)
+            self._proc_index[key] = ProcessIndex(rows, complete=len(rows) < PROCESS_INDEX_CAP)
+        return self._proc_index[key]
 
     def maker_runs(self) -> list[Event]:
         """Every makecab/diantz process creation in the store (host, command line, ids), fetched once.

@@ -53,6 +53,18 @@ def answers_ips(text: str | None) -> set[str]:
     return out
 
 
+def _ipv6_literal(host: str) -> str | None:
+    """``fd00-20--50.ipv6-literal.net`` -> ``fd00:20::50`` (the UNC spelling of an IPv6 address)."""
+    if not host.lower().endswith(".ipv6-literal.net"):
+        return None
+    try:
+        from cabhunt.windows import decode_ipv6_literal_net
+    except ImportError:
+        return None
+    ip = decode_ipv6_literal_net(host)
+    return str(ipaddress.ip_address(ip)) if ip else None
+
+
 def norm_ip(value: object) -> str | None:
     """``::ffff:10.1.2.3`` / ``[::1]`` -> canonical text, so Security and Sysmon IPs compare."""
     s = lower(value).strip("[]").removeprefix("::ffff:")
@@ -83,8 +95,10 @@ class _Corroborator:
         self.dests = destinations(alert)
         self.names = {lower(d["host"]) for d in self.dests if d.get("host") and not is_ip(str(d["host"]))}
         self.literal_ips = {str(d["host"]).strip("[]") for d in self.dests if d.get("host") and is_ip(str(d["host"]))}
-        self.literal_ips |= {str(d["ip"]) for d in self.dests if d.get("ip")}
-        self.target_ips = set(self.literal_ips)
+        self.literal_ips |= {ip for d in self.dests if (ip := _ipv6_literal(str(d.get("host") or "")))}
+        self.literal_ips = {x for x in (norm_ip(i) for i in self.literal_ips) if x}
+        # the network rule's own destination address is a target, but a raw IP only when no name was logged
+        self.target_ips = self.literal_ips | {x for x in (norm_ip(d.get("ip")) for d in self.dests) if x}
         self.client_ips: set[str] = set()
         self.resolved: dict[str, set[str]] = {}
         self.window = [e for e in ctx.host_events(alert.host, self.at) if in_window(e, self.lo, self.hi)]
@@ -170,7 +184,7 @@ class _Corroborator:
         ip, port, uid = ev.get("destination_ip"), ev.get("destination_port"), ev.get("event_uid") or ""
         if ip and classify(ip, self.ctx.net).scope == "external":
             self.add("net.external", f"corroborating connection goes to external address {ip}", [uid, f"{ip}:{port}"])
-        if ip and ip in self.literal_ips and not ev.get("destination_domain"):
+        if ip and norm_ip(ip) in self.literal_ips:
             self.add("net.ip_literal", f"connection to the raw IP the job named ({ip})", [uid, f"{ip}:{port}"])
         if as_int(port) is not None and as_int(port) not in STANDARD_PORTS:
             self.add("net.nonstandard_port", f"connection on non-standard port {port}", [uid, f"{ip}:{port}"])
@@ -194,6 +208,20 @@ class _Corroborator:
                 self.relate("process", ev, f"net use: {cl}")
                 self.add("net.share_mapped", "the source share was mapped with net use",
                          [ev.get("event_uid") or "", cl])
+
+    def scope_from_resolution(self) -> None:
+        """A source host of unknown scope that resolved only to external addresses is external."""
+        for s in self.alert.sources:
+            if s.scope != "unknown" or not s.host or s.kind not in ("smb", "webdav", "http"):
+                continue
+            ips = next((v for k, v in self.resolved.items() if same_host(k, s.host)), set())
+            scopes = {classify(ip, self.ctx.net).scope for ip in ips}
+            if ips and scopes == {"internal"}:
+                s.scope = "internal"  # a name outside the configured domains that resolves inside
+            elif ips and scopes == {"external"}:
+                s.scope = "external"
+                self.add("source.external", f"source host {s.host} resolved to external address(es)",
+                         [s.path, f"{s.host} -> {', '.join(sorted(ips))}"])
 
     # ------------------------------------------------------------------ other side
     def server_side(self) -> None:
@@ -261,6 +289,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     c.net_use()
     c.server_side()
     c.sensors()
+    c.scope_from_resolution()
     alert.related.extend(r for r in c.related if r.event_uid not in {x.event_uid for x in alert.related if x.event_uid})
     alert.extra["corroboration"] = {"client_ips": sorted(c.client_ips), "target_ips": sorted(c.target_ips),
                                     "resolved": {k: sorted(v) for k, v in c.resolved.items()},

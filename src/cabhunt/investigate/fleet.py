@@ -56,11 +56,13 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         pivots["ddf_name"]["other_hosts"] = sorted(set(pivots["ddf_name"]["other_hosts"]) | set(others))
     dests = destinations(alert)
     for d in dests:
-        host = lower(d["host"])
-        key = f"source_host:{host}"
-        needle = "\\\\" + host.strip("[]")
-        others = maker_hosts(needle)
-        pivots[key] = {"values": [host], "other_hosts": others}
+        if d["origin"] != "source" or not d.get("path"):
+            continue
+        # the same staging location (the source file's folder), not merely the same server
+        folder = _folder(str(d["path"]))
+        key = f"source_location:{folder}"
+        if folder and key not in pivots:
+            pivots[key] = {"values": [folder], "other_hosts": maker_hosts(folder)}
     spread = {k: v for k, v in pivots.items() if v["other_hosts"]}
     # destination: who else talks to it at all
     fleet_size = ctx.fleet_host_count()
@@ -87,7 +89,8 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                 t.process_name.lower().isin(names) | t.process_pe_original_file_name.lower().isin(names))), me)
             if makers:
                 spread[f"maker_connection:{host}"] = {"values": [host], "other_hosts": makers, "scope": scope}
-        if not talkers and fleet_size >= MIN_FLEET and not any(same_host(host, r) for r in rare):
+        internal = (d.get("scope") if d.get("scope") not in (None, "unknown") else scope) in ("internal", "loopback")
+        if not talkers and not internal and fleet_size >= MIN_FLEET and not any(same_host(host, r) for r in rare):
             rare.append(host)
     alert.extra["fleet"] = {"hosts_in_store": fleet_size, "pivots": pivots}
     findings += _hash_intel(alert, ctx)
@@ -100,6 +103,16 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                                 f"no other host of {fleet_size} talks to {', '.join(rare)}",
                                 [f"{h}: only {alert.host} in the store" for h in rare]))
     return findings
+
+
+def _folder(path: str) -> str:
+    """``\\\\host\\share\\dir\\f.exe`` -> ``\\\\host\\share\\dir\\`` (lowercase), '' for local paths."""
+    if "://" in path:
+        return lower(path).rsplit("/", 1)[0] + "/"
+    p = lower(path).replace("/", "\\")
+    if not p.startswith("\\\\"):
+        return ""
+    return p.rsplit("\\", 1)[0] + "\\" if p.count("\\") > 3 else p
 
 
 def _hash_intel(alert: Alert, ctx: InvestigationContext) -> list[Finding]:

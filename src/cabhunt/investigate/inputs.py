@@ -151,6 +151,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                     image=alert.process.get("executable"),
                     original_file_name=(alert.process.get("pe") or {}).get("original_file_name"),
                     cwd=alert.working_directory or alert.process.get("working_directory"),
+                    drive_map=drive_map(alert, ctx) or None,
                     net=ctx.net,
                     ddf_loader=make_loader(alert, ctx),
                 )
@@ -162,6 +163,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     unknown: list[str] = []
     if job is not None:
         sources, cabinets, ddfs = _refs_from_job(job)
+        sources = _keep_richer(alert.sources, sources)
         if sources or not alert.sources:
             alert.sources = _merge_sources(alert.sources, sources)
         if cabinets or not alert.cabinets:
@@ -201,6 +203,37 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                                 [f"{p}: read" for p in ddf_paths]))
     findings += _source_findings(alert, alert.sources) + _cabinet_findings(alert.cabinets)
     return findings
+
+
+NET_USE = re.compile(r"\buse\s+([A-Za-z]:)\s+\"?(\\\\[^\s\"]+)", re.I)
+
+
+def drive_map(alert: Alert, ctx: InvestigationContext) -> dict[str, str]:
+    """Drive letters mapped with ``net use X: \\\\host\\share`` on the host before the job (latest wins)."""
+    index = ctx.processes(alert.host)
+    at = alert_time(alert)
+    out: dict[str, str] = {}
+    if index is None:
+        return out
+    rows = [r for rows in index.by_pid.values() for r in rows
+            if lower(r.get("process_name")) in ("net.exe", "net1.exe") and r.get("ts") is not None and r["ts"] <= at]
+    for r in sorted(rows, key=lambda r: r["ts"]):
+        m = NET_USE.search(r.get("process_command_line") or "")
+        if m:
+            out[m.group(1).upper()] = m.group(2).rstrip("\\")
+    if out:
+        alert.extra["drive_map"] = out
+    return out
+
+
+def _keep_richer(old: list[SourceRef], new: list[SourceRef]) -> list[SourceRef]:
+    """Where the seed already resolved a source as remote (e.g. through a mapping), keep that reading."""
+    by_path = {lower(s.path): s for s in old}
+    out = []
+    for s in new:
+        prev = by_path.get(lower(s.path))
+        out.append(prev if prev is not None and s.kind == "local" and prev.kind in REMOTE_KINDS else s)
+    return out
 
 
 def _merge_sources(old: list[SourceRef], new: list[SourceRef]) -> list[SourceRef]:

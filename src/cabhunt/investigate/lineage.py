@@ -91,19 +91,26 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
     before = alert_time(alert)
     seen: set[str] = set()
     codes = list(PROCESS_CODES)
+    index = ctx.processes(alert.host)
     for _ in range(ctx.lineage_depth):
         row: Event | None = None
         if want_guid and want_guid not in seen:
             seen.add(want_guid)
-            rows = ctx.rows(t.filter((t.process_entity_id == want_guid) & t.event_code.isin(codes)), limit=1)
-            row = rows[0] if rows else None
+            row = index.by_guid.get(str(want_guid)) if index is not None else None
+            if row is None and (index is None or not index.complete):
+                rows = ctx.rows(t.filter((t.process_entity_id == want_guid) & t.event_code.isin(codes)), limit=1)
+                row = rows[0] if rows else None
         if row is None and want_pid is not None and alert.host:
-            rows = ctx.rows(
-                t.filter(host_is(t.host_name, alert.host) & (t.process_pid == want_pid)
-                         & t.event_code.isin(codes) & (t.ts <= before) & (t.ts >= before - timedelta(days=7))),
-                limit=None,
-            )
-            row = rows[-1] if rows else None
+            lo = before - timedelta(days=7)
+            if index is not None and index.complete:
+                row = index.latest_before(want_pid, before, lo)
+            else:
+                rows = ctx.rows(
+                    t.filter(host_is(t.host_name, alert.host) & (t.process_pid == want_pid)
+                             & t.event_code.isin(codes) & (t.ts <= before) & (t.ts >= lo)),
+                    limit=None,
+                )
+                row = rows[-1] if rows else None
         if row is None:
             if not chain and (parent.get("executable") or want_pid is not None):
                 chain.append({"entity_id": want_guid, "pid": want_pid, "executable": parent.get("executable"),
@@ -182,11 +189,15 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     if expected:
         info["expected_parent"] = {"name": expected["name"], "why": EXPECTED_PARENTS[expected["name"]]}
     hits: list[tuple[int, int, dict[str, Any], str]] = []
+    interactive: dict[str, Any] | None = None
     for depth, c in enumerate(chain):
         kind = SUSPICIOUS_PARENTS.get(c.get("name") or "")
         if expected is not None and chain.index(expected) <= depth:
             break  # everything above an expected packager is its normal tooling
         if kind is None or (kind in ("command shell", "PowerShell", "LOLBin") and expected is not None):
+            continue
+        if kind == "command shell" and _interactive_console(c, chain[depth + 1] if depth + 1 < len(chain) else None):
+            interactive = c
             continue
         hits.append((PRIORITY.index(kind), depth, c, kind))
     if hits:
@@ -197,12 +208,29 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
                                 [x for x in (c.get("executable"), c.get("command_line"), c.get("event_uid"),
                                              f"pid={c.get('pid')}" if c.get("pid") is not None else None,
                                              f"chain: {chain_text}") if x]))
+    if expected is not None and expected["name"] == "iexpress.exe" and alert.cabinets and all(
+            re.search(r"\\ixp\d{3}\.tmp\\", lower(c.path)) for c in alert.cabinets):
+        _retract(alert, "cabinet.user_writable",
+                 "IExpress always builds its cabinet in its own %TEMP%\\IXPnnn.TMP working folder")
     if expected is not None and not hits:
         _retract(alert, "parent.suspicious",
                  f"the chain runs under {expected['name']} ({EXPECTED_PARENTS[expected['name']]}); "
                  "the shell between is its own tooling")
+    elif interactive is not None and not hits:
+        info["interactive_console"] = interactive.get("event_uid")
+        _retract(alert, "parent.suspicious",
+                 "the parent is an interactive command prompt opened from explorer.exe (a user typing the "
+                 "command), with no script host, Office or LOLBin above it")
     alert.extra["lineage"] = info
     return findings
+
+
+def _interactive_console(c: dict[str, Any], parent: dict[str, Any] | None) -> bool:
+    """cmd.exe started from explorer.exe without /c or /k: a console a user types into."""
+    cl = lower(c.get("command_line"))
+    if parent is None or parent.get("name") != "explorer.exe" or not c.get("event_uid"):
+        return False
+    return re.search(r"(^|\s)/[ck]\b", cl) is None
 
 
 def _retract(alert: Alert, finding_id: str, why: str) -> None:

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from cabhunt.model import Alert
 
 
+# A network finding that repeats what the job's own source already proves adds no points.
+SAME_FACT: dict[str, str] = {
+    "net.external": "source.external",
+    "net.ip_literal": "source.ip_literal",
+    "net.nonstandard_port": "source.nonstandard_port",
+}
+
+
 @dataclass(frozen=True)
 class Weights:
     weights: dict[str, int]
@@ -56,8 +64,15 @@ def finding(finding_id: str, step: str, title: str, evidence: list[str] | None =
 def score_alert(alert: Alert) -> None:
     """Set weights from the table, then score, verdict and the one-sentence ``why``."""
     w = load_weights()
+    present = {f.id for f in alert.findings}
     for f in alert.findings:
         f.weight = w.of(f.id)
+        twin = SAME_FACT.get(f.id)
+        if twin in present:
+            f.weight = 0  # the same fact seen twice (job and wire) counts once
+            note = f"counted once: same fact as {twin}"
+            if note not in f.evidence:
+                f.evidence.append(note)
     total = sum(max(0, f.weight) for f in alert.findings)
     alert.score = max(0, min(100, total))
     if alert.suppressed_by:
