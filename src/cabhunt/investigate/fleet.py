@@ -78,8 +78,7 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
             cond = cond | (t.destination_ip == host)
         if ips:
             cond = cond | t.destination_ip.isin(ips)
-        cond = cond | t.process_command_line.lower().contains("\\\\" + host + "\\")
-        talkers = _hosts(ctx, t.filter(cond), me)
+        talkers = sorted(set(_hosts(ctx, t.filter(cond), me)) | set(maker_hosts("\\\\" + host)))
         scope = classify(host, ctx.net).scope
         pivots[f"destination:{host}"] = {"values": [host], "other_hosts": talkers, "scope": scope}
         if talkers:
