@@ -5,7 +5,7 @@ from pathlib import Path
 
 from cabhunt.model import Alert
 from cabhunt.render.bundle import write_bundles
-from tests.render.cases import investigated
+from tests.investigate.investigated import investigated
 
 
 def test_case_bundle_files(tmp_path: Path) -> None:

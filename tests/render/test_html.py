@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cabhunt.render.html import render_html
-from tests.render.cases import investigated
+from tests.investigate.investigated import investigated
 
 
 def _chromium() -> str:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from cabhunt.render.markdown import esc, render_alert, render_hunt
-from tests.render.cases import investigated
+from tests.investigate.investigated import investigated
 
 
 def test_alert_report_has_verdict_findings_and_actions() -> None:

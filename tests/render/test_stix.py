@@ -5,7 +5,7 @@ import json
 import stix2
 
 from cabhunt.render.stix import render_stix
-from tests.render.cases import investigated
+from tests.investigate.investigated import investigated
 
 
 def test_bundle_parses_and_links_indicators_to_t1105() -> None:

@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 
 from cabhunt.render.timesketch import write_timeline
-from tests.render.cases import investigated
+from tests.investigate.investigated import investigated
 
 
 def test_timeline_lines_are_timesketch_records() -> None:
