@@ -1,0 +1,146 @@
+"""Load the shipped Sigma rules with pySigma and expose what cabhunt needs about each one.
+
+Every call parses the YAML again: pySigma processing pipelines mutate rule objects in place, so a
+rule collection is never shared between two pipelines (or two conversions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RULES_DIR = Path(__file__).resolve().parent
+SIGMA_DIR = RULES_DIR / "sigma"
+REGRESSION_DIR = RULES_DIR / "regression"
+PIPELINE_DIR = RULES_DIR / "pipelines"
+
+# The four playbook rules; everything else shipped is a supporting rule.
+PLAYBOOK_SLUGS: tuple[str, ...] = (
+    "makecab_download_cab",
+    "makecab_network",
+    "diantz_network",
+    "diantz_download_cab",
+)
+
+
+@dataclass
+class LoadedRule:
+    """One parsed Sigma rule with its cabhunt identity (playbook id, slug, Sigma UUID)."""
+
+    slug: str
+    name: str
+    playbook_id: str | None
+    uuid: str
+    level: str | None
+    status: str | None
+    category: str | None
+    product: str | None
+    tags: list[str]
+    falsepositives: list[str]
+    description: str
+    path: Path
+    sigma: Any = field(repr=False)  # sigma.rule.SigmaRule
+
+    @property
+    def rule_id(self) -> str:
+        """The id alerts carry: the playbook id for the four playbook rules, else the UUID."""
+        return self.playbook_id or self.uuid
+
+    @property
+    def playbook(self) -> bool:
+        return self.slug in PLAYBOOK_SLUGS
+
+    @property
+    def techniques(self) -> list[str]:
+        """ATT&CK technique ids from the tags (``attack.t1564.004`` -> ``T1564.004``)."""
+        out = []
+        for tag in self.tags:
+            ns, _, name = tag.partition(".")
+            if ns == "attack" and name[:1] == "t" and name[1:2].isdigit():
+                out.append(name.upper())
+        return out
+
+    @property
+    def regression_info(self) -> Path | None:
+        rel = self.sigma.custom_attributes.get("regression_tests_path")
+        if not rel:
+            return None
+        return RULES_DIR / str(rel)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``rules list --format json`` row."""
+        return {
+            "slug": self.slug,
+            "id": self.rule_id,
+            "uuid": self.uuid,
+            "name": self.name,
+            "playbook": self.playbook,
+            "logsource": {"category": self.category, "product": self.product},
+            "level": self.level,
+            "status": self.status,
+            "techniques": self.techniques,
+            "tags": self.tags,
+            "falsepositives": self.falsepositives,
+            "file": str(self.path.relative_to(RULES_DIR)),
+        }
+
+
+def rule_files() -> list[Path]:
+    return sorted(SIGMA_DIR.rglob("*.yml"))
+
+
+def load_collection(paths: list[Path] | None = None) -> Any:
+    """A fresh pySigma ``SigmaCollection`` of the shipped rules (or of ``paths``)."""
+    from sigma.collection import SigmaCollection
+
+    files = paths if paths is not None else rule_files()
+    return SigmaCollection.merge([SigmaCollection.from_yaml(p.read_text(encoding="utf-8")) for p in files])
+
+
+def _wrap(rule: Any, path: Path) -> LoadedRule:
+    custom = rule.custom_attributes
+    slug = str(custom.get("slug") or rule.name or path.stem)
+    return LoadedRule(
+        slug=slug,
+        name=str(rule.title),
+        playbook_id=str(custom["playbook_id"]) if custom.get("playbook_id") else None,
+        uuid=str(rule.id),
+        level=rule.level.name.lower() if rule.level else None,
+        status=rule.status.name.lower() if rule.status else None,
+        category=rule.logsource.category,
+        product=rule.logsource.product,
+        tags=[f"{t.namespace}.{t.name}" for t in rule.tags],
+        falsepositives=[str(f) for f in rule.falsepositives or []],
+        description=" ".join(str(rule.description or "").split()),
+        path=path,
+        sigma=rule,
+    )
+
+
+def load_rules(slugs: list[str] | None = None) -> list[LoadedRule]:
+    """Parse every shipped rule (playbook rules first, in playbook order), optionally only ``slugs``."""
+    from sigma.collection import SigmaCollection
+
+    out: list[LoadedRule] = []
+    for path in rule_files():
+        coll = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
+        out.extend(_wrap(rule, path) for rule in coll.rules)
+    order = {s: i for i, s in enumerate(PLAYBOOK_SLUGS)}
+    out.sort(key=lambda r: (order.get(r.slug, len(order)), r.slug))
+    if slugs is not None:
+        wanted = set(slugs)
+        out = [r for r in out if r.slug in wanted]
+    return out
+
+
+def load_pipeline(name: str) -> Any:
+    """A pySigma ``ProcessingPipeline`` built from our YAML in ``pipelines/`` (never a plugin)."""
+    from sigma.processing.pipeline import ProcessingPipeline
+
+    path = PIPELINE_DIR / f"{name}.yml"
+    return ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
+
+
+def pipeline_names() -> list[str]:
+    return sorted(p.stem for p in PIPELINE_DIR.glob("*.yml"))
