@@ -98,10 +98,11 @@ def convert_cmd(
         for c in results:
             if not c.queries:
                 continue
+            ids = c.rule_id if c.rule_id == c.uuid else f"{c.rule_id}, {c.uuid}"
             if prefix == "```":
-                print(f"``` {c.slug}: {c.name} ({c.rule_id}, {c.uuid}) ```")
+                print(f"``` {c.slug}: {c.name} ({ids}) ```")
             elif prefix:
-                print(f"{prefix} {c.slug}: {c.name} ({c.rule_id}, {c.uuid})")
+                print(f"{prefix} {c.slug}: {c.name} ({ids})")
             for q in c.queries:
                 print(q)
             print()
