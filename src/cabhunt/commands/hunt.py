@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -167,7 +168,9 @@ def _bundles(alerts: list[Alert], out: Path, store: Any) -> None:
 
 
 def hunt(
-    paths: Annotated[list[Path], typer.Argument(help="log files or folders (walked)")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="log files or folders (walked); none = hunt the store as it is")
+    ] = None,
     db: Annotated[Path | None, typer.Option("--db", help="DuckDB file that keeps events and alerts")] = None,
     store_dir: Annotated[Path | None, typer.Option("--store", help="Parquet store folder")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb or spark")] = "duckdb",
@@ -198,8 +201,11 @@ def hunt(
         raise _usage("--store (Parquet store) is not available yet in this build")
     if engine == "spark" and not _available("cabhunt.engine.spark"):
         raise _usage("--engine spark is not available yet in this build")
-    if store_dir is not None or engine == "spark":
-        raise _usage("--store/--engine spark cannot be combined with hunt in this build yet")
+    paths = list(paths or [])
+    if not paths and db is None and store_dir is None:
+        raise _usage("give log PATHs to hunt, or an existing --db/--store")
+    if engine == "spark" and paths:
+        raise _usage("--engine spark reads an existing Parquet store: run 'cabhunt ingest --store DIR' first")
     try:
         t_since = parse_time(since, "--since")
         t_until = parse_time(until, "--until")
@@ -213,7 +219,7 @@ def hunt(
     try:
         net = _network_config(list(internal_domain or []), list(internal_cidr or []))
     except ValueError as exc:
-        raise _usage(f"--internal-cidr: {exc}") from exc
+        raise _usage(f"--internal-domain/--internal-cidr: {exc}") from exc
 
     from cabhunt.errors import Problems
 
@@ -224,30 +230,51 @@ def hunt(
             existing.append(p)
         else:
             problems.add(p, "no such file or directory")
-    if not existing:
+    if paths and not existing:
         raise _fail("no readable input")
-    if not _available("cabhunt.ingest") or not _available("cabhunt.store"):
-        raise _fail("hunt needs the ingest and store packages, which are not installed")
 
-    from cabhunt.store import Store
-
+    store = _open_store(db, store_dir, engine)
+    timings: dict[str, float] = {}
     try:
-        store = Store.open(db)
-    except Exception as exc:
-        raise _fail(f"{db}: cannot open the store: {' '.join(str(exc).split())}") from exc
-    try:
-        total = sum(_size(p) for p in existing)
-        summary_ingest = _ingest(store, existing, problems, sys.stderr.isatty() and total > 50_000_000)
-        print(f"cabhunt: {summary_ingest.one_line()}", file=sys.stderr)
-        if not getattr(summary_ingest, "readable", True):
-            raise _fail("no readable input")
-        run(store, fmt, t_since, t_until, net, {"artifacts": artifacts, "allowlist": allowlist, "intel": intel, "net": net}, out, keep=db is not None)
+        ingest_line = None
+        if existing:
+            started = time.perf_counter()
+            total = sum(_size(p) for p in existing)
+            summary_ingest = _ingest(store, existing, problems, sys.stderr.isatty() and total > 50_000_000)
+            timings["ingest"] = time.perf_counter() - started
+            ingest_line = summary_ingest.one_line()
+            print(f"cabhunt: {ingest_line}", file=sys.stderr)
+            if not getattr(summary_ingest, "readable", True):
+                raise _fail("no readable input")
+        opts = {"artifacts": artifacts, "allowlist": allowlist, "intel": intel, "net": net}
+        run(store, fmt, t_since, t_until, net, opts, out, keep=db is not None or store_dir is not None,
+            timings=timings, ingest_line=ingest_line)
     except typer.Exit:
         raise
     except Exception as exc:  # an internal failure: one line, exit 1, never a traceback
         raise _fail(f"hunt failed: {type(exc).__name__}: {' '.join(str(exc).split())}") from exc
     finally:
-        store.close()
+        try:
+            store.close()
+        except Exception as exc:
+            print(f"cabhunt: closing the store failed: {' '.join(str(exc).split())}", file=sys.stderr)
+
+
+def _open_store(db: Path | None, store_dir: Path | None, engine: str) -> Any:
+    if not _available("cabhunt.ingest") or not _available("cabhunt.store"):
+        raise _fail("hunt needs the ingest and store packages, which are not installed")
+    factory = _optional("cabhunt.store.factory", "open_store")
+    try:
+        if factory is not None:
+            return factory(db, store_dir, engine=engine)
+        from cabhunt.store import Store
+
+        return Store.open(db)
+    except ValueError as exc:  # StoreChoiceError: a usage problem
+        raise _usage(" ".join(str(exc).split())) from exc
+    except Exception as exc:
+        where = store_dir or db or "store"
+        raise _fail(f"{where}: cannot open the store: {' '.join(str(exc).split())}") from exc
 
 
 def _size(path: Path) -> int:
@@ -269,18 +296,27 @@ def run(
     out: Path | None,
     *,
     keep: bool,
+    timings: dict[str, float] | None = None,
+    ingest_line: str | None = None,
 ) -> list[Alert]:
     """Detect, investigate, keep, render: the hunt after ingest."""
     from cabhunt.detect import detect_with_summary
 
+    timings = timings if timings is not None else {}
+    started = time.perf_counter()
     alerts, summary = detect_with_summary(store, since=since, until=until, net=net)
+    timings["detect"] = time.perf_counter() - started
+    started = time.perf_counter()
     alerts = _investigate(alerts, store, opts)
+    timings["investigate"] = time.perf_counter() - started
     verdicts: dict[str, int] = {}
     for a in alerts:
         verdicts[a.verdict] = verdicts.get(a.verdict, 0) + 1
     summary.verdicts = verdicts
     doc = summary.to_dict()
     doc["alert_count"] = len(alerts)
+    doc["ingest"] = ingest_line
+    doc["timings"] = {k: round(v, 3) for k, v in timings.items()}
     if keep and hasattr(store, "save_alerts"):
         store.save_alerts([a.to_dict() for a in alerts])
     _emit(alerts, doc, fmt)

@@ -56,7 +56,7 @@ def detect_with_summary(
     net: NetworkConfig | None = None,
     supporting: bool = True,
 ) -> tuple[list[Alert], DetectSummary]:
-    from cabhunt.detect.engine import fetch, rule_matches
+    from cabhunt.detect.engine import count_matches, fetch, rule_matches
     from cabhunt.detect.network import network_alerts
     from cabhunt.detect.process_rules import drive_mappings, verify
     from cabhunt.rules.loader import PLAYBOOK_SLUGS, load_rules
@@ -71,7 +71,7 @@ def detect_with_summary(
     if supporting:
         for slug, rule in rules.items():
             if slug not in PLAYBOOK_SLUGS:
-                summary.supporting[slug] = int(rule_matches(events, rule, since=since, until=until).count().execute())
+                summary.supporting[slug] = count_matches(events, rule, since=since, until=until)
 
     proc_rows = matched["makecab_download_cab"] + matched["diantz_download_cab"]
     hosts = {str(r.get("host_name") or "") for r in proc_rows}

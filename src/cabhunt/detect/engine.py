@@ -52,8 +52,10 @@ def rule_matches(
 
 def fetch(table: ir.Table, columns: Sequence[str] = DETECT_COLUMNS) -> list[dict[str, Any]]:
     """Materialize rows as dicts ordered by time (small results: rule matches, not the store)."""
+    from cabhunt import query
+
     cols = [c for c in columns if c in table.columns]
-    return list(table.select(*cols).order_by(["ts", "event_uid"]).to_pyarrow().to_pylist())
+    return query.rows(table.select(*cols).order_by(["ts", "event_uid"]))
 
 
 def run_rule(
@@ -68,6 +70,10 @@ def run_rule(
     return fetch(rule_matches(store.events(), rules[0], since=since, until=until))
 
 
-def count_matches(events: ir.Table, rule: LoadedRule) -> int:
+def count_matches(
+    events: ir.Table, rule: LoadedRule, *, since: datetime | None = None, until: datetime | None = None
+) -> int:
     """Number of events matching a rule (regression tests compare it with ``match_count``)."""
-    return int(rule_matches(events, rule).count().execute())
+    from cabhunt import query
+
+    return int(query.scalar(rule_matches(events, rule, since=since, until=until).count()))

@@ -190,14 +190,11 @@ def destination_of(row: dict[str, Any], named_host: str | None, net: NetworkConf
         ip, domain = None, named_host
         port = 443 if "https://" in str(row.get("process_command_line") or "").lower() else 80
     literal_host = named_host or domain or ip
-    info_ip = classify_host(str(ip)) if ip else None
-    info_host = classify_host(str(literal_host)) if literal_host else None
-    scope = (info_ip or info_host).scope if (info_ip or info_host) else "unknown"
-    ip_literal = bool(info_host.ip_literal) if info_host is not None else bool(ip)
-    if not domain and not named_host:
-        ip_literal = True
-    if info_host is not None and net is not None:
-        scope = classify_host(str(literal_host), net).scope if not ip else classify_host(str(ip), net).scope
+    # Scope from the address when known (internal CIDRs), else from the name (internal domains).
+    scope_info = classify_host(str(ip), net) if ip else (classify_host(str(literal_host), net) if literal_host else None)
+    scope = scope_info.scope if scope_info is not None else "unknown"
+    host_info = classify_host(str(literal_host), net) if literal_host else None
+    ip_literal = bool(host_info.ip_literal) if host_info is not None else False
     return {"ip": ip, "port": port, "domain": domain, "scope": scope, "ip_literal": ip_literal}
 
 

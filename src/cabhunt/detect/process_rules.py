@@ -71,7 +71,9 @@ def drive_mappings(events: ir.Table, hosts: Iterable[str], until: datetime | Non
     if until is not None:
         t = t.filter(t.ts <= until)
     out: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
-    rows = t.select("host_name", "ts", "process_command_line").order_by("ts").to_pyarrow().to_pylist()
+    from cabhunt import query
+
+    rows = query.rows(t.select("host_name", "ts", "process_command_line").order_by("ts"))
     for r in rows:
         parsed = parse_net_use(r["process_command_line"])
         if parsed and r["ts"] is not None:

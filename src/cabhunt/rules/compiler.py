@@ -39,7 +39,9 @@ def compile_rule(rule: LoadedRule, pipeline: str = "cabhunt") -> Predicate:
     from cabhunt.rules.loader import load_pipeline
 
     coll = SigmaCollection.from_yaml(rule.path.read_text(encoding="utf-8"))
-    fresh = next((r for r in coll.rules if str(r.id) == rule.uuid), coll.rules[0])
+    fresh: Any = next((r for r in coll.rules if str(r.id) == rule.uuid), coll.rules[0])
+    if not hasattr(fresh, "detection"):
+        raise RuleCompileError(f"{rule.slug}: correlation rules are evaluated by cabhunt.detect, not compiled")
     load_pipeline(pipeline).apply(fresh)
     conditions = [_compile_node(pc.parsed, rule.slug) for pc in fresh.detection.parsed_condition]
 
