@@ -56,31 +56,40 @@ def detect_with_summary(
     net: NetworkConfig | None = None,
     supporting: bool = True,
 ) -> tuple[list[Alert], DetectSummary]:
-    from cabhunt.detect.engine import count_matches, fetch, rule_matches
-    from cabhunt.detect.network import network_alerts
-    from cabhunt.detect.process_rules import drive_mappings, verify
+    from cabhunt.detect.engine import flagged_rows
+    from cabhunt.detect.network import cab_maker_predicate, network_alerts
+    from cabhunt.detect.process_rules import NET_USE_FLAG, mappings_from_rows, net_use_predicate, verify
+    from cabhunt.rules.compiler import compile_rule
     from cabhunt.rules.loader import PLAYBOOK_SLUGS, load_rules
 
     events = store.events()
     rules = {r.slug: r for r in load_rules()}
     summary = DetectSummary()
-    matched: dict[str, list[dict[str, Any]]] = {}
-    for slug in PLAYBOOK_SLUGS:
-        matched[slug] = fetch(rule_matches(events, rules[slug], since=since, until=until))
-        summary.prefilter_matches[slug] = len(matched[slug])
-    if supporting:
-        for slug, rule in rules.items():
-            if slug not in PLAYBOOK_SLUGS:
-                summary.supporting[slug] = count_matches(events, rule, since=since, until=until)
+    predicates: dict[str, Any] = {
+        slug: compile_rule(rule) for slug, rule in rules.items() if supporting or slug in PLAYBOOK_SLUGS
+    }
+    predicates["cab_maker_process"] = cab_maker_predicate
+    predicates[NET_USE_FLAG] = net_use_predicate
+    rows = flagged_rows(events, predicates, since=since, until=until)
+    matched: dict[str, list[dict[str, Any]]] = {
+        slug: [r for r in rows if r.get(f"m__{slug}")] for slug in predicates
+    }
+    for slug in rules:
+        if slug in PLAYBOOK_SLUGS:
+            summary.prefilter_matches[slug] = len(matched[slug])
+        elif slug in matched:
+            summary.supporting[slug] = len(matched[slug])
 
-    proc_rows = matched["makecab_download_cab"] + matched["diantz_download_cab"]
-    hosts = {str(r.get("host_name") or "") for r in proc_rows}
-    mappings = drive_mappings(events, hosts, until) if proc_rows else {}
+    mappings = mappings_from_rows(matched[NET_USE_FLAG])
     verified = verify(matched, rules, mappings=mappings, net=net)
     summary.process_jobs = len(verified)
     alerts = [v.alert for v in verified if v.alert is not None]
     summary.verified_benign = sum(1 for v in verified if v.alert is None)
-    alerts.extend(network_alerts(events, rules, matched, verified, since=since, until=until, net=net))
+    alerts.extend(
+        network_alerts(
+            events, rules, matched, verified, cab_processes=matched["cab_maker_process"], since=since, until=until, net=net
+        )
+    )
     alerts.sort(key=lambda a: (a.timestamp, a.rule.slug, a.id))
     for a in alerts:
         summary.alerts[a.rule.slug] = summary.alerts.get(a.rule.slug, 0) + 1

@@ -64,31 +64,33 @@ def _candidates(t: ir.Table) -> ir.BooleanValue:
 
 
 def direct_connections(
-    events: ir.Table, matched: list[dict[str, Any]], since: datetime | None, until: datetime | None
+    events: ir.Table,
+    matched: list[dict[str, Any]],
+    cab_processes: list[dict[str, Any]],
+    since: datetime | None,
+    until: datetime | None,
 ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """EID 3 rows of a cabinet maker, each with its process-creation row when one is stored.
 
-    The Sigma rule finds connections by image name; the ProcessGuid join adds those of renamed
+    The Sigma rule finds connections by image name; the ProcessGuid link adds those of renamed
     copies (EID 3 carries no OriginalFileName, the EID 1 of the same GUID does).
     """
-    ev = time_filter(events, since, until)
-    procs = events.filter(cab_maker_predicate(events)).select(
-        p_host=events.host_name, p_guid=events.process_entity_id
-    )
-    conns = ev.filter((ev.event_code == 3) & ev.process_entity_id.notnull())
-    joined = conns.join(procs, [conns.host_name == procs.p_host, conns.process_entity_id == procs.p_guid])
+    procs: dict[tuple[str, str], dict[str, Any]] = {}
+    for pr in cab_processes:
+        if pr.get("process_entity_id"):
+            procs.setdefault((str(pr.get("host_name") or "").lower(), str(pr["process_entity_id"])), pr)
     rows: dict[str, dict[str, Any]] = {r["event_uid"]: r for r in matched}
-    for r in fetch(joined.select(*DETECT_COLUMNS)):
-        rows[r["event_uid"]] = r
-    guids = sorted({str(r["process_entity_id"]) for r in rows.values() if r.get("process_entity_id")})
-    proc_rows: dict[tuple[str, str], dict[str, Any]] = {}
+    guids = sorted({g for _, g in procs})
     if guids:
-        for pr in fetch(events.filter(cab_maker_predicate(events) & events.process_entity_id.isin(guids))):
-            proc_rows.setdefault((str(pr.get("host_name") or "").lower(), str(pr["process_entity_id"])), pr)
+        ev = time_filter(events, since, until)
+        conns = ev.filter((ev.event_code == 3) & ev.process_entity_id.isin(guids))
+        for r in fetch(conns):
+            if (str(r.get("host_name") or "").lower(), str(r.get("process_entity_id"))) in procs:
+                rows[r["event_uid"]] = r
     out = []
     for row in sorted(rows.values(), key=lambda x: (x.get("ts") or datetime.min, x["event_uid"])):
         key = (str(row.get("host_name") or "").lower(), str(row.get("process_entity_id")))
-        out.append((row, proc_rows.get(key)))
+        out.append((row, procs.get(key)))
     return out
 
 
@@ -247,6 +249,7 @@ def network_alerts(
     matched_by_slug: Mapping[str, list[dict[str, Any]]],
     verified: list[Verified],
     *,
+    cab_processes: list[dict[str, Any]] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     net: NetworkConfig | None = None,
@@ -258,7 +261,7 @@ def network_alerts(
     alerts: list[Alert] = []
     matched = [r for s in ("makecab_network", "diantz_network") for r in matched_by_slug.get(s, [])]
 
-    for conn, proc in direct_connections(events, matched, since, until):
+    for conn, proc in direct_connections(events, matched, list(cab_processes or []), since, until):
         maker = cab_maker(proc.get("process_executable"), proc.get("process_pe_original_file_name")) if proc else None
         maker = maker or cab_maker(conn.get("process_executable"), None) or "makecab"
         rule = rules[MAKER_RULE[maker]]

@@ -56,28 +56,25 @@ def parse_net_use(command_line: str | None) -> tuple[str, str] | None:
     return m.group(1).upper(), m.group(2).rstrip("\\/")
 
 
-def drive_mappings(events: ir.Table, hosts: Iterable[str], until: datetime | None) -> dict[str, list[tuple[datetime, str, str]]]:
-    """Per host (lowercased), the ``net use`` mappings seen: (ts, "X:", "\\\\host\\share"), by time."""
-    wanted = sorted({h.lower() for h in hosts if h})
-    if not wanted:
-        return {}
-    name = events.process_name.lower()
-    t = events.filter(
-        events.event_code.isin([1, 4688])
-        & name.isin(["net.exe", "net1.exe"])
-        & events.process_command_line.lower().contains(" use ")
-        & events.host_name.lower().isin(wanted)
-    )
-    if until is not None:
-        t = t.filter(t.ts <= until)
-    out: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
-    from cabhunt import query
+NET_USE_FLAG = "net_use"
 
-    rows = query.rows(t.select("host_name", "ts", "process_command_line").order_by("ts"))
-    for r in rows:
-        parsed = parse_net_use(r["process_command_line"])
-        if parsed and r["ts"] is not None:
-            out[str(r["host_name"]).lower()].append((r["ts"], parsed[0], parsed[1]))
+
+def net_use_predicate(t: ir.Table) -> ir.BooleanValue:
+    """Process creations of ``net use`` (drive mappings that make ``X:\\...`` paths remote)."""
+    return (
+        t.event_code.isin([1, 4688])
+        & t.process_name.lower().isin(["net.exe", "net1.exe"])
+        & t.process_command_line.lower().contains(" use ")
+    ).fill_null(False)
+
+
+def mappings_from_rows(rows: Iterable[dict[str, Any]]) -> dict[str, list[tuple[datetime, str, str]]]:
+    """Per host (lowercased), the ``net use`` mappings seen: (ts, "X:", "\\\\host\\share"), by time."""
+    out: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: (r.get("ts") or datetime.min)):
+        parsed = parse_net_use(r.get("process_command_line"))
+        if parsed and r.get("ts") is not None:
+            out[str(r.get("host_name") or "").lower()].append((r["ts"], parsed[0], parsed[1]))
     return dict(out)
 
 

@@ -34,11 +34,9 @@ class RuleCompileError(ValueError):
 
 def compile_rule(rule: LoadedRule, pipeline: str = "cabhunt") -> Predicate:
     """Predicate for ``rule`` on the events table; the rule is parsed afresh from its file."""
-    from sigma.collection import SigmaCollection
+    from cabhunt.rules.loader import load_pipeline, parse_file
 
-    from cabhunt.rules.loader import load_pipeline
-
-    coll = SigmaCollection.from_yaml(rule.path.read_text(encoding="utf-8"))
+    coll = parse_file(rule.path)
     fresh: Any = next((r for r in coll.rules if str(r.id) == rule.uuid), coll.rules[0])
     if not hasattr(fresh, "detection"):
         raise RuleCompileError(f"{rule.slug}: correlation rules are evaluated by cabhunt.detect, not compiled")
@@ -50,12 +48,12 @@ def compile_rule(rule: LoadedRule, pipeline: str = "cabhunt") -> Predicate:
         out = exprs[0]
         for e in exprs[1:]:
             out = out | e
-        return out
+        return out.fill_null(False)
 
     return predicate
 
 
-def _compile_node(node: Any, slug: str) -> Predicate:
+def _compile_node(node: Any, slug: str, negated: bool = False) -> Predicate:
     from sigma.conditions import (
         ConditionAND,
         ConditionFieldEqualsValueExpression,
@@ -65,7 +63,7 @@ def _compile_node(node: Any, slug: str) -> Predicate:
     )
 
     if isinstance(node, ConditionAND | ConditionOR):
-        parts = [_compile_node(a, slug) for a in node.args]
+        parts = [_compile_node(a, slug, negated) for a in node.args]
         is_and = isinstance(node, ConditionAND)
 
         def combine(t: ir.Table) -> ir.BooleanValue:
@@ -76,16 +74,16 @@ def _compile_node(node: Any, slug: str) -> Predicate:
 
         return combine
     if isinstance(node, ConditionNOT):
-        inner = _compile_node(node.args[0], slug)
+        inner = _compile_node(node.args[0], slug, not negated)
         return lambda t: ~inner(t)
     if isinstance(node, ConditionFieldEqualsValueExpression):
-        return _compile_field(node.field, node.value, slug)
+        return _compile_field(node.field, node.value, slug, negated)
     if isinstance(node, ConditionValueExpression):
         raise RuleCompileError(f"{slug}: keyword (field-less) search is not supported")
     raise RuleCompileError(f"{slug}: unsupported condition node {type(node).__name__}")
 
 
-def _compile_field(field: str, value: Any, slug: str) -> Predicate:
+def _compile_field(field: str, value: Any, slug: str, negated: bool = False) -> Predicate:
     from sigma.types import (
         SigmaBool,
         SigmaCIDRExpression,
@@ -100,8 +98,11 @@ def _compile_field(field: str, value: Any, slug: str) -> Predicate:
         raise RuleCompileError(f"{slug}: field {field!r} has no column in the events table")
     col_type = EVENT_COLUMNS[field]
 
+    def _guard(field: str, make: Callable[[Any], Any]) -> Predicate:
+        return _null_false(field, make, negated)
+
     if isinstance(value, SigmaExpansion):
-        parts = [_compile_field(field, v, slug) for v in value.values]
+        parts = [_compile_field(field, v, slug, negated) for v in value.values]
 
         def any_of(t: ir.Table) -> ir.BooleanValue:
             out = parts[0](t)
@@ -126,7 +127,7 @@ def _compile_field(field: str, value: Any, slug: str) -> Predicate:
             flag for name, flag in (("ignorecase", "i"), ("multiline", "m"), ("dotall", "s")) if name in flags
         )
         regex = f"(?{prefix}){pattern}" if prefix else pattern
-        return _guard(field, lambda c: c.cast("string").re_search(regex))
+        return _guard(field, lambda c: (c if col_type == "VARCHAR" else c.cast("string")).re_search(regex))
     if isinstance(value, SigmaCIDRExpression):
         prefixes = [p.rstrip("*") for p in value.expand(wildcard="*")]
 
@@ -138,17 +139,26 @@ def _compile_field(field: str, value: Any, slug: str) -> Predicate:
 
         return _guard(field, in_cidr)
     if isinstance(value, SigmaString):
-        return _compile_string(field, value, col_type)
+        return _compile_string(field, value, col_type, negated)
     raise RuleCompileError(f"{slug}: unsupported value type {type(value).__name__} for {field}")
 
 
-def _guard(field: str, make: Callable[[Any], Any]) -> Predicate:
-    """Apply ``make`` to the column and turn a NULL result into false."""
-    return lambda t: make(t[field]).fill_null(False)
+def _null_false(field: str, make: Callable[[Any], Any], negated: bool) -> Predicate:
+    """Apply ``make`` to the column; under ``not`` a NULL result must become false first
+    (``not NULL`` is NULL in SQL), elsewhere the rule's final NULL -> false is enough."""
+    if negated:
+        return lambda t: make(t[field]).fill_null(False)
+    return lambda t: make(t[field])
 
 
-def _compile_string(field: str, value: Any, col_type: str) -> Predicate:
+def _compile_string(field: str, value: Any, col_type: str, negated: bool) -> Predicate:
     from sigma.types import SpecialChars
+
+    def _guard(field: str, make: Callable[[Any], Any]) -> Predicate:
+        return _null_false(field, make, negated)
+
+    def _lower(col: Any) -> Any:
+        return col.lower() if col_type == "VARCHAR" else col.cast("string").lower()
 
     parts = list(value.s)
     if col_type == "BOOLEAN" and not value.contains_special():
@@ -192,6 +202,3 @@ def _part_regex(part: Any) -> str:
         return "(?s:.)"
     raise RuleCompileError(f"placeholder {part!r} is not supported")
 
-
-def _lower(col: Any) -> Any:
-    return col.cast("string").lower()

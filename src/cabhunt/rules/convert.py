@@ -87,14 +87,14 @@ def convert(target: str, pipeline: str | None = None, slugs: list[str] | None = 
 
 
 def convert_rule(rule: LoadedRule, target: str, pipeline: str) -> Conversion:
-    from sigma.collection import SigmaCollection
+    from cabhunt.rules.loader import parse_file
 
     conv = Conversion(rule.slug, rule.rule_id, rule.uuid, rule.name, target, pipeline)
     if rule.playbook and rule.category in _PREFILTER_NOTE:
         conv.warnings.append(_PREFILTER_NOTE[rule.category])
     try:
         backend = _backend(target, pipeline)
-        coll = SigmaCollection.from_yaml(rule.path.read_text(encoding="utf-8"))
+        coll = parse_file(rule.path)
         result = backend.convert(coll)
         conv.queries = [q if isinstance(q, str) else str(q) for q in result]
     except Exception as exc:  # a backend that cannot express the rule: warn, emit nothing wrong
