@@ -57,7 +57,7 @@ def detect_with_summary(
     supporting: bool = True,
 ) -> tuple[list[Alert], DetectSummary]:
     from cabhunt.detect.engine import flagged_rows
-    from cabhunt.detect.network import cab_maker_predicate, network_alerts
+    from cabhunt.detect.network import network_alerts
     from cabhunt.detect.process_rules import NET_USE_FLAG, mappings_from_rows, net_use_predicate, verify
     from cabhunt.rules.compiler import compile_rule
     from cabhunt.rules.loader import PLAYBOOK_SLUGS, load_rules
@@ -68,7 +68,6 @@ def detect_with_summary(
     predicates: dict[str, Any] = {
         slug: compile_rule(rule) for slug, rule in rules.items() if supporting or slug in PLAYBOOK_SLUGS
     }
-    predicates["cab_maker_process"] = cab_maker_predicate
     predicates[NET_USE_FLAG] = net_use_predicate
     rows = flagged_rows(events, predicates, since=since, until=until)
     matched: dict[str, list[dict[str, Any]]] = {
@@ -87,7 +86,7 @@ def detect_with_summary(
     summary.verified_benign = sum(1 for v in verified if v.alert is None)
     alerts.extend(
         network_alerts(
-            events, rules, matched, verified, cab_processes=matched["cab_maker_process"], since=since, until=until, net=net
+            events, rules, matched, verified, since=since, until=until, net=net
         )
     )
     alerts.sort(key=lambda a: (a.timestamp, a.rule.slug, a.id))

@@ -66,31 +66,36 @@ def _candidates(t: ir.Table) -> ir.BooleanValue:
 def direct_connections(
     events: ir.Table,
     matched: list[dict[str, Any]],
-    cab_processes: list[dict[str, Any]],
     since: datetime | None,
     until: datetime | None,
 ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """EID 3 rows of a cabinet maker, each with its process-creation row when one is stored.
 
-    The Sigma rule finds connections by image name; the ProcessGuid link adds those of renamed
-    copies (EID 3 carries no OriginalFileName, the EID 1 of the same GUID does).
+    The Sigma rule finds connections by image name; an equality join on (host, ProcessGuid) with
+    the cabinet makers' process creations adds those of renamed copies (EID 3 carries no
+    OriginalFileName, the EID 1 of the same GUID does). The join is one query whatever the
+    number of cabinet-maker processes in the store.
     """
-    procs: dict[tuple[str, str], dict[str, Any]] = {}
-    for pr in cab_processes:
-        if pr.get("process_entity_id"):
-            procs.setdefault((str(pr.get("host_name") or "").lower(), str(pr["process_entity_id"])), pr)
+    ev = time_filter(events, since, until)
+    procs = events.filter(cab_maker_predicate(events)).select(
+        p_host=events.host_name, p_guid=events.process_entity_id, p_uid=events.event_uid
+    )
+    conns = ev.filter((ev.event_code == 3) & ev.process_entity_id.notnull())
+    joined = conns.join(procs, [conns.host_name == procs.p_host, conns.process_entity_id == procs.p_guid])
     rows: dict[str, dict[str, Any]] = {r["event_uid"]: r for r in matched}
-    guids = sorted({g for _, g in procs})
-    if guids:
-        ev = time_filter(events, since, until)
-        conns = ev.filter((ev.event_code == 3) & ev.process_entity_id.isin(guids))
-        for r in fetch(conns):
-            if (str(r.get("host_name") or "").lower(), str(r.get("process_entity_id"))) in procs:
-                rows[r["event_uid"]] = r
+    link: dict[str, str] = {}
+    for r in fetch(joined.select(*DETECT_COLUMNS, "p_uid"), (*DETECT_COLUMNS, "p_uid")):
+        link[r["event_uid"]] = r.pop("p_uid")
+        rows[r["event_uid"]] = r
+    proc_rows: dict[str, dict[str, Any]] = {}
+    wanted = sorted(set(link.values()))
+    if wanted:
+        for pr in fetch(events.filter(events.event_uid.isin(wanted))):
+            proc_rows[pr["event_uid"]] = pr
     out = []
     for row in sorted(rows.values(), key=lambda x: (x.get("ts") or datetime.min, x["event_uid"])):
-        key = (str(row.get("host_name") or "").lower(), str(row.get("process_entity_id")))
-        out.append((row, procs.get(key)))
+        puid = link.get(row["event_uid"])
+        out.append((row, proc_rows.get(puid) if puid else None))
     return out
 
 
@@ -249,7 +254,6 @@ def network_alerts(
     matched_by_slug: Mapping[str, list[dict[str, Any]]],
     verified: list[Verified],
     *,
-    cab_processes: list[dict[str, Any]] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     net: NetworkConfig | None = None,
@@ -261,7 +265,7 @@ def network_alerts(
     alerts: list[Alert] = []
     matched = [r for s in ("makecab_network", "diantz_network") for r in matched_by_slug.get(s, [])]
 
-    for conn, proc in direct_connections(events, matched, list(cab_processes or []), since, until):
+    for conn, proc in direct_connections(events, matched, since, until):
         maker = cab_maker(proc.get("process_executable"), proc.get("process_pe_original_file_name")) if proc else None
         maker = maker or cab_maker(conn.get("process_executable"), None) or "makecab"
         rule = rules[MAKER_RULE[maker]]
