@@ -103,14 +103,22 @@ def _investigate(alerts: list[Alert], store: Any, opts: dict[str, Any]) -> list[
     context = _optional("cabhunt.investigate", "InvestigationContext")
     if investigate is None or context is None:
         return alerts
-    ctx = context(
-        store=store,
-        artifacts=opts["artifacts"],
-        allowlist=opts["allowlist"],
-        intel=opts["intel"],
-        net=opts["net"],
-    )
-    return list(investigate(alerts, ctx))
+    try:
+        ctx = context(
+            store=store,
+            artifacts=opts["artifacts"],
+            allowlist=opts["allowlist"],
+            intel=opts["intel"],
+            net=opts["net"],
+        )
+        return list(investigate(alerts, ctx))
+    except Exception as exc:  # keep the detection alerts rather than lose them
+        print(
+            f"cabhunt: investigation failed, reporting detection results only: "
+            f"{type(exc).__name__}: {' '.join(str(exc).split())}",
+            file=sys.stderr,
+        )
+        return alerts
 
 
 def _markdown(alerts: list[Alert], summary: dict[str, Any]) -> str:
