@@ -101,6 +101,16 @@ def test_markdown_and_table(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "alert(s)" in table.stderr and table.stdout == ""
 
 
+def test_internal_cidr_changes_scope(tmp_path: Path) -> None:
+    path = str(ndjson(tmp_path, "diantz_network"))
+    default = {a["event"]["id"]: a for a in jsonl([path])}
+    tuned = {a["event"]["id"]: a for a in jsonl([path, "--internal-cidr", "198.51.100.0/24"])}
+    [direct] = [i for i, a in default.items() if a["destination"] and a["destination"]["ip"] == "198.51.100.4"]
+    assert default[direct]["destination"]["scope"] == "external"
+    assert tuned[direct]["destination"]["scope"] == "internal"
+    assert tuned[direct]["cabhunt"]["score"] < default[direct]["cabhunt"]["score"]
+
+
 def test_real_evtx_folder() -> None:
     folder = shared_or_skip("fixtures/evtx")
     alerts = jsonl([str(folder)])
@@ -115,6 +125,7 @@ def test_real_evtx_folder() -> None:
         (["--since", "yesterday"], 2, "--since"),
         (["--db", "a.duckdb", "--store", "b"], 2, "exclusive"),
         (["--allowlist", "/nonexistent/allow.yml"], 2, "--allowlist"),
+        (["--internal-cidr", "10.0.0.0/33"], 2, "--internal-cidr"),
     ],
 )
 def test_bad_usage_exits_2(tmp_path: Path, args: list[str], code: int, message: str) -> None:

@@ -73,7 +73,12 @@ def _optional(module: str, name: str) -> Any | None:
 def _network_config(domains: list[str], cidrs: list[str]) -> NetworkConfig | None:
     if not domains and not cidrs:
         return None
+    import ipaddress
+
     from cabhunt.windows import NetworkConfig
+
+    for cidr in cidrs:
+        ipaddress.ip_network(cidr.strip(), strict=False)  # ValueError -> usage error
 
     return NetworkConfig(internal_domains=tuple(domains), internal_cidrs=tuple(cidrs))
 
