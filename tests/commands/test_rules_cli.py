@@ -22,6 +22,7 @@ def test_list_json_has_the_four_playbook_rules_first() -> None:
         ("CNC-E-2726320-143", "diantz_download_cab"),
     ]
     assert all(r["playbook"] for r in rows[:4]) and not any(r["playbook"] for r in rows[4:])
+    assert {r["slug"] for r in rows if r["kind"] == "correlation"} == {"makecab_job_then_smb", "diantz_job_then_smb"}
 
 
 def test_list_table() -> None:
@@ -41,10 +42,12 @@ def test_convert_json_winlogbeat() -> None:
     result = runner.invoke(app, ["rules", "convert", "--target", "lucene", "--pipeline", "winlogbeat", "--format", "json"])
     assert result.exit_code == 0, result.output
     docs = json.loads(result.stdout)
-    assert len(docs) == 9
+    assert len(docs) == 12
     for d in docs:
         assert d["pipeline"] == "winlogbeat"
         assert all("winlog.event_data." in q for q in d["queries"])
+    refused = [d for d in docs if d["error"]]
+    assert {d["slug"] for d in refused} == {"makecab_job_then_smb", "diantz_job_then_smb"}  # lucene has no correlations
 
 
 def test_convert_bad_usage() -> None:

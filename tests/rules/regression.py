@@ -10,18 +10,18 @@ from typing import Any
 
 import yaml
 
-from cabhunt.rules.loader import RULES_DIR, LoadedRule
+from cabhunt.rules.loader import RULES_DIR, LoadedCorrelation, LoadedRule
 
 
 @dataclass
 class RegressionCase:
-    rule: LoadedRule
+    rule: LoadedRule | LoadedCorrelation
     events: list[dict[str, Any]]
     match_count: int
     alert_count: int | None
 
 
-def load_case(rule: LoadedRule) -> RegressionCase:
+def load_case(rule: LoadedRule | LoadedCorrelation) -> RegressionCase:
     info_path = rule.regression_info
     assert info_path is not None and info_path.is_file(), f"{rule.slug}: no regression data"
     info = yaml.safe_load(info_path.read_text(encoding="utf-8"))
@@ -39,7 +39,8 @@ def sqlite_count(query: str, events: list[dict[str, Any]]) -> int:
     """Run a pysigma-backend-sqlite query over the events in an in-memory ``logs`` table."""
     from tests.detect.helpers import field_map
 
-    columns = sorted({k for e in events for k in e} | set(field_map()))
+    columns = sorted({k for e in events for k in e} | set(field_map()) | {"timestamp"})
+    events = [{**e, "timestamp": e.get("UtcTime")} for e in events]  # the sqlite backend's time field
     con = sqlite3.connect(":memory:")
     con.create_function("regexp", 2, _regexp, deterministic=True)
     con.execute("CREATE TABLE logs (" + ", ".join(f'"{c}"' for c in columns) + ")")

@@ -29,7 +29,9 @@ def test_key_fragments(target: str, pipeline: str) -> None:
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_every_rule_converts_or_is_reported(target: str) -> None:
-    for conv in convert(target):
+    convs = convert(target)
+    assert len(convs) == 12
+    for conv in convs:
         assert bool(conv.queries) != bool(conv.error), conv.slug
 
 
@@ -38,6 +40,16 @@ def test_playbook_rules_warn_that_the_query_is_a_prefilter() -> None:
     assert any("prefilter" in w for w in convs["makecab_download_cab"].warnings)
     assert any("60 s correlation" in w for w in convs["diantz_network"].warnings)
     assert not convs["cab_expansion"].warnings
+
+
+def test_correlations_warn_about_tumbling_windows_or_are_refused() -> None:
+    splunk = {c.slug: c for c in convert("splunk", None, ["makecab_job_then_smb"])}["makecab_job_then_smb"]
+    assert splunk.error is None and "bin _time span=60s" in splunk.queries[0]
+    assert any("tumbling" in w for w in splunk.warnings)
+    sqlite = convert("sqlite", None, ["makecab_job_then_smb"])[0]
+    assert not any("tumbling" in w for w in sqlite.warnings)
+    kusto = convert("kusto", None, ["diantz_job_then_smb"])[0]
+    assert kusto.error and not kusto.queries
 
 
 def test_pipelines_do_not_leak_between_conversions() -> None:

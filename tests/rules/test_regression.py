@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cabhunt.detect.engine import count_matches
-from cabhunt.rules.convert import convert_rule
-from cabhunt.rules.loader import load_rules
+from cabhunt.rules.convert import convert_correlation, convert_rule
+from cabhunt.rules.loader import load_correlations, load_rules
 from tests.detect.helpers import make_store
 from tests.rules.regression import load_case, sqlite_count
 
@@ -43,6 +43,26 @@ def test_semantic_alert_count(slug: str) -> None:
     assert case.alert_count is not None
     alerts = detect(make_store(case.events))
     assert sum(1 for a in alerts if a.rule.slug == slug) == case.alert_count
+
+
+CORRELATIONS = [c.slug for c in load_correlations()]
+
+
+@pytest.mark.parametrize("slug", CORRELATIONS)
+def test_correlation_sqlite_and_engine_counts(slug: str) -> None:
+    """The SIEM form (sqlite, sliding) and cabhunt's own correlation agree on the samples."""
+    corr = next(c for c in load_correlations() if c.slug == slug)
+    case = load_case(corr)  # type: ignore[arg-type]
+    conv = convert_correlation(corr, "sqlite", "sysmon")
+    assert conv.error is None and len(conv.queries) == 1
+    assert sqlite_count(conv.queries[0], case.events) == case.match_count
+    pytest.importorskip("cabhunt.windows", reason="semantic verification needs cabhunt.windows")
+    from cabhunt.detect import detect
+
+    maker = slug.split("_", 1)[0]
+    alerts = detect(make_store(case.events))
+    correlated = [a for a in alerts if a.rule.slug == f"{maker}_network" and a.extra.get("network_match") == "correlated"]
+    assert len(correlated) == case.alert_count
 
 
 def test_every_rule_has_negative_samples() -> None:

@@ -31,11 +31,12 @@ def list_rules(
     fmt = fmt.strip().lower()
     if fmt not in ("table", "json"):
         raise _usage(f"--format must be table or json, not {fmt!r}")
-    from cabhunt.rules.loader import load_rules
+    from cabhunt.rules.loader import load_correlations, load_rules
 
     rules = load_rules()
+    correlations = load_correlations()
     if fmt == "json":
-        print(json.dumps([r.summary() for r in rules], indent=2))
+        print(json.dumps([r.summary() for r in rules] + [c.summary() for c in correlations], indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -53,6 +54,16 @@ def list_rules(
             ", ".join(r.techniques),
             r.uuid,
         )
+    for c in correlations:
+        table.add_row(
+            "(correlation)",
+            c.name,
+            c.slug,
+            f"{c.type} {c.timespan_s}s: {' + '.join(c.rules)}",
+            c.level or "",
+            "",
+            c.uuid,
+        )
     Console().print(table)
 
 
@@ -69,7 +80,7 @@ def convert_cmd(
 ) -> None:
     """Convert the rules to queries for a SIEM."""
     from cabhunt.rules.convert import PIPELINES, TARGETS, comment_prefix, convert
-    from cabhunt.rules.loader import load_rules
+    from cabhunt.rules.loader import load_correlations, load_rules
 
     target = target.strip().lower()
     if target not in TARGETS:
@@ -81,7 +92,7 @@ def convert_cmd(
         raise _usage(f"--format must be text or json, not {fmt!r}")
     slugs = list(rule) if rule else None
     if slugs:
-        known = {r.slug for r in load_rules()}
+        known = {r.slug for r in load_rules()} | {c.slug for c in load_correlations()}
         unknown = [s for s in slugs if s not in known]
         if unknown:
             raise _usage(f"unknown rule slug(s): {', '.join(unknown)} (see 'cabhunt rules list')")

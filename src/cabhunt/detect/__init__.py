@@ -56,7 +56,7 @@ def detect_with_summary(
     net: NetworkConfig | None = None,
     supporting: bool = True,
 ) -> tuple[list[Alert], DetectSummary]:
-    from cabhunt.detect.engine import flagged_rows
+    from cabhunt.detect.engine import flag_counts, flagged_rows
     from cabhunt.detect.network import network_alerts
     from cabhunt.detect.process_rules import NET_USE_FLAG, mappings_from_rows, net_use_predicate, verify
     from cabhunt.rules.compiler import compile_rule
@@ -65,19 +65,17 @@ def detect_with_summary(
     events = store.events()
     rules = {r.slug: r for r in load_rules()}
     summary = DetectSummary()
-    predicates: dict[str, Any] = {
-        slug: compile_rule(rule) for slug, rule in rules.items() if supporting or slug in PLAYBOOK_SLUGS
-    }
+    predicates: dict[str, Any] = {slug: compile_rule(rules[slug]) for slug in PLAYBOOK_SLUGS}
     predicates[NET_USE_FLAG] = net_use_predicate
     rows = flagged_rows(events, predicates, since=since, until=until)
     matched: dict[str, list[dict[str, Any]]] = {
         slug: [r for r in rows if r.get(f"m__{slug}")] for slug in predicates
     }
-    for slug in rules:
-        if slug in PLAYBOOK_SLUGS:
-            summary.prefilter_matches[slug] = len(matched[slug])
-        elif slug in matched:
-            summary.supporting[slug] = len(matched[slug])
+    for slug in PLAYBOOK_SLUGS:
+        summary.prefilter_matches[slug] = len(matched[slug])
+    if supporting:
+        others = {slug: compile_rule(rule) for slug, rule in rules.items() if slug not in PLAYBOOK_SLUGS}
+        summary.supporting = flag_counts(events, others, since=since, until=until)
 
     mappings = mappings_from_rows(matched[NET_USE_FLAG])
     verified = verify(matched, rules, mappings=mappings, net=net)

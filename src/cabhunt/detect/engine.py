@@ -75,6 +75,24 @@ def flagged_rows(
     return fetch(selected, (*DETECT_COLUMNS, *flags))
 
 
+def flag_counts(
+    events: ir.Table,
+    predicates: dict[str, Any],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, int]:
+    """Match counts of many rules in one aggregate query (rules whose rows detection does not need)."""
+    from cabhunt import query
+
+    if not predicates:
+        return {}
+    table = time_filter(events, since, until)
+    aggs = {name: pred(table).cast("int64").sum() for name, pred in predicates.items()}
+    [row] = query.rows(table.aggregate(**aggs))
+    return {name: int(row[name] or 0) for name in predicates}
+
+
 def fetch(table: ir.Table, columns: Sequence[str] = DETECT_COLUMNS) -> list[dict[str, Any]]:
     """Materialize rows as dicts ordered by time (small results: rule matches, not the store)."""
     from cabhunt import query

@@ -13,7 +13,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from cabhunt.rules.loader import LoadedRule, load_pipeline, load_rules
+from cabhunt.rules.loader import LoadedCorrelation, LoadedRule, load_correlations, load_pipeline, load_rules
 
 # target -> (module, backend class, default pipeline, comment prefix for text output)
 TARGETS: dict[str, tuple[str, str, str, str | None]] = {
@@ -37,6 +37,25 @@ _PREFILTER_NOTE = {
         "copies and the 60 s correlation with System:445, WebClient svchost and DavSetCookie are done by cabhunt"
     ),
 }
+
+
+# How each backend evaluates a temporal correlation (from probing the installed backends).
+_CORRELATION_NOTE: dict[str, str | None] = {
+    "sqlite": None,  # sliding windows anchored on each event, like cabhunt
+    "eql": "EQL 'sample by' has no time span: the 60 s window is not enforced by the converted query",
+    "splunk": (
+        "correlation counts in tumbling buckets (bin _time span=60s): a job and a connection that straddle "
+        "a bucket edge are missed; cabhunt uses a sliding window anchored on each job"
+    ),
+    "esql": (
+        "correlation counts in tumbling buckets (date_trunc 60s): pairs straddling a bucket edge are missed; "
+        "cabhunt uses a sliding window anchored on each job"
+    ),
+}
+_CORRELATION_PREFILTER = (
+    "correlation prefilter only: cabhunt also requires the connection to reach a host the job names "
+    "(destination name, IP or DNS answer)"
+)
 
 
 @dataclass
@@ -83,7 +102,30 @@ def convert(target: str, pipeline: str | None = None, slugs: list[str] | None = 
     out: list[Conversion] = []
     for rule in load_rules(slugs):  # fresh parse: nothing shared between conversions
         out.append(convert_rule(rule, target, pipe))
+    for corr in load_correlations(slugs):
+        out.append(convert_correlation(corr, target, pipe))
     return out
+
+
+def convert_correlation(corr: LoadedCorrelation, target: str, pipeline: str) -> Conversion:
+    """One correlation rule (with the rules it references) as the target's correlation query."""
+    from cabhunt.rules.loader import correlation_collection
+
+    conv = Conversion(corr.slug, corr.rule_id, corr.uuid, corr.name, target, pipeline)
+    conv.warnings.append(_CORRELATION_PREFILTER)
+    note = _CORRELATION_NOTE.get(target)
+    if note:
+        conv.warnings.append(note)
+    try:
+        backend = _backend(target, pipeline)
+        coll = correlation_collection(corr.path)
+        keep = [r for r in coll.rules if str(r.id) == corr.uuid]
+        coll.rules = [r for r in coll.rules if str(r.id) == corr.uuid or r.name in corr.rules]
+        result = backend.convert(coll)
+        conv.queries = [q if isinstance(q, str) else str(q) for q in result][-len(keep) :] if result else []
+    except Exception as exc:
+        conv.error = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return conv
 
 
 def convert_rule(rule: LoadedRule, target: str, pipeline: str) -> Conversion:

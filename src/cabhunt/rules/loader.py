@@ -83,6 +83,7 @@ class LoadedRule:
             "tags": self.tags,
             "falsepositives": self.falsepositives,
             "file": str(self.path.relative_to(RULES_DIR)),
+            "kind": "detection",
         }
 
 
@@ -101,8 +102,102 @@ def parse_file(path: Path) -> Any:
     return SigmaCollection.from_dicts(_yaml_docs(path.read_text(encoding="utf-8")))
 
 
+CORRELATION_DIR = SIGMA_DIR / "correlations"
+
+
 def rule_files() -> list[Path]:
-    return sorted(SIGMA_DIR.rglob("*.yml"))
+    """Detection rule files (correlation rules live apart, see :func:`correlation_files`)."""
+    return sorted(p for p in SIGMA_DIR.rglob("*.yml") if CORRELATION_DIR not in p.parents)
+
+
+def correlation_files() -> list[Path]:
+    return sorted(CORRELATION_DIR.glob("*.yml"))
+
+
+@dataclass
+class LoadedCorrelation:
+    """A Sigma correlation rule: the SIEM form of a correlation cabhunt evaluates in ``detect.network``."""
+
+    slug: str
+    name: str
+    playbook_id: str | None
+    uuid: str
+    type: str
+    rules: list[str]  # slugs (Sigma ``name``) of the referenced rules
+    group_by: list[str]
+    timespan_s: int
+    level: str | None
+    tags: list[str]
+    falsepositives: list[str]
+    path: Path
+    sigma: Any = field(repr=False)
+
+    @property
+    def rule_id(self) -> str:
+        return self.playbook_id or self.uuid
+
+    @property
+    def regression_info(self) -> Path | None:
+        rel = self.sigma.custom_attributes.get("regression_tests_path")
+        return RULES_DIR / str(rel) if rel else None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "id": self.rule_id,
+            "uuid": self.uuid,
+            "name": self.name,
+            "playbook": False,
+            "kind": "correlation",
+            "correlation": {"type": self.type, "rules": self.rules, "group_by": self.group_by, "timespan_s": self.timespan_s},
+            "level": self.level,
+            "tags": self.tags,
+            "falsepositives": self.falsepositives,
+            "file": str(self.path.relative_to(RULES_DIR)),
+        }
+
+
+def correlation_collection(path: Path) -> Any:
+    """A fresh collection of one correlation file plus every detection rule it may reference."""
+    from sigma.collection import SigmaCollection
+
+    docs: list[Any] = []
+    for rule_path in rule_files():
+        docs.extend(_yaml_docs(rule_path.read_text(encoding="utf-8")))
+    docs.extend(_yaml_docs(path.read_text(encoding="utf-8")))
+    return SigmaCollection.from_dicts(docs)
+
+
+def load_correlations(slugs: list[str] | None = None) -> list[LoadedCorrelation]:
+    """Parse the shipped correlation rules, optionally only ``slugs``."""
+    out: list[LoadedCorrelation] = []
+    for path in correlation_files():
+        coll = correlation_collection(path)
+        for rule in coll.rules:
+            if not hasattr(rule, "correlation_rules") and not hasattr(rule, "timespan"):
+                continue
+            custom = rule.custom_attributes
+            out.append(
+                LoadedCorrelation(
+                    slug=str(custom.get("slug") or rule.name or path.stem),
+                    name=str(rule.title),
+                    playbook_id=str(custom["playbook_id"]) if custom.get("playbook_id") else None,
+                    uuid=str(rule.id),
+                    type=str(getattr(rule.type, "name", rule.type)).lower(),
+                    rules=[str(r.reference) for r in rule.rules],
+                    group_by=list(rule.group_by or []),
+                    timespan_s=int(rule.timespan.seconds),
+                    level=rule.level.name.lower() if rule.level else None,
+                    tags=[f"{t.namespace}.{t.name}" for t in rule.tags],
+                    falsepositives=[str(f) for f in rule.falsepositives or []],
+                    path=path,
+                    sigma=rule,
+                )
+            )
+    if slugs is not None:
+        wanted = set(slugs)
+        out = [c for c in out if c.slug in wanted]
+    return out
 
 
 def load_collection(paths: list[Path] | None = None) -> Any:
