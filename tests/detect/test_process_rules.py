@@ -117,3 +117,11 @@ def test_time_range() -> None:
     store = make_store([proc(r"makecab \\h\s\a.exe C:\a.cab", UtcTime="2026-03-02 10:00:00.000")])
     assert detect(store, since=datetime(2026, 3, 2, 11)) == []
     assert len(detect(store, until=datetime(2026, 3, 2, 11))) == 1
+
+
+def test_run_rule_for_the_investigation() -> None:
+    from cabhunt.detect.engine import run_rule
+
+    store = make_store([proc(r"expand.exe -F:* C:\Users\Public\a.cab C:\x", image=S32 + "expand.exe"), proc("makecab a b")])
+    rows = run_rule(store, "cab_expansion")
+    assert [r["process_name"] for r in rows] == ["expand.exe"]

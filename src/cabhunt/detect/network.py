@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.detect.common import basename, new_alert
+from cabhunt.detect.common import new_alert
 from cabhunt.detect.engine import DETECT_COLUMNS, fetch, time_filter
 from cabhunt.detect.process_rules import Verified, semantic_findings
 from cabhunt.detect.scoring_seed import score_alert, weight
@@ -332,6 +332,3 @@ def network_alerts(
         alerts.append(_network_alert(rules[MAKER_RULE[maker]], v.row, pair, dest, base, extra))
     return alerts
 
-
-def image_name(row: dict[str, Any]) -> str | None:
-    return row.get("process_name") or basename(row.get("process_executable"))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.detect.common import basename, image_in_system_dir, new_alert, parent_suspicious
+from cabhunt.detect.common import image_in_system_dir, new_alert, parent_suspicious
 from cabhunt.detect.scoring_seed import score_alert, weight
 from cabhunt.model import Alert, Finding
 
@@ -256,6 +256,3 @@ def _verify_one(row: dict[str, Any], job: JobAnalysis, rule: LoadedRule) -> Veri
     score_alert(alert)
     return Verified(row=row, job=job, alert=alert, named_hosts=hosts)
 
-
-def image_name(row: dict[str, Any]) -> str | None:
-    return row.get("process_name") or basename(row.get("process_executable"))
