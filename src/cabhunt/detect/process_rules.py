@@ -150,7 +150,8 @@ def semantic_findings(row: dict[str, Any], job: JobAnalysis) -> list[Finding]:
     add = _adder(found)
     sources = list(job.sources)
     sd = job.source_dir
-    if sd is not None and sd.remote and not any(s.via == "/D SourceDir" for s in sources):
+    sd_used = bool(getattr(job, "source_dir_used", True))  # a fully known DDF may never use it
+    if sd is not None and sd.remote and sd_used and not any(s.via == "/D SourceDir" for s in sources):
         sources.append(sd)
     for s in sources:
         if not s.remote:
@@ -226,7 +227,7 @@ def named_hosts(job: JobAnalysis) -> list[tuple[str, str | None]]:
     """Hosts the job names (sources, directive files, SourceDir): what its traffic should reach."""
     out: list[tuple[str, str | None]] = []
     paths = [*job.sources, *job.directive_files]
-    if job.source_dir is not None:
+    if job.source_dir is not None and getattr(job, "source_dir_used", True):
         paths.append(job.source_dir)
     for p in paths:
         if p.remote and p.host:
