@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 WINDOW = timedelta(seconds=60)
 DNS_LOOKBACK = timedelta(minutes=10)
+MAX_LITERAL_ANCHORS = 500  # above this, an IN list costs more to compile than the join saves
 STEP = "network"
 MAKER_RULE = {"makecab": "makecab_network", "diantz": "diantz_network"}
 _STANDARD_PORTS = {80, 443, 445}
@@ -77,26 +78,20 @@ def direct_connections(
     number of cabinet-maker processes in the store.
     """
     ev = time_filter(events, since, until)
-    procs = events.filter(cab_maker_predicate(events)).select(
-        p_host=events.host_name, p_guid=events.process_entity_id, p_uid=events.event_uid
-    )
+    procs = events.filter(cab_maker_predicate(events))
+    procs = procs.select(**{f"p__{c}": procs[c] for c in DETECT_COLUMNS})
     conns = ev.filter((ev.event_code == 3) & ev.process_entity_id.notnull())
-    joined = conns.join(procs, [conns.host_name == procs.p_host, conns.process_entity_id == procs.p_guid])
+    joined = conns.join(
+        procs, [conns.host_name == procs.p__host_name, conns.process_entity_id == procs.p__process_entity_id]
+    )
     rows: dict[str, dict[str, Any]] = {r["event_uid"]: r for r in matched}
-    link: dict[str, str] = {}
-    for r in fetch(joined.select(*DETECT_COLUMNS, "p_uid"), (*DETECT_COLUMNS, "p_uid")):
-        link[r["event_uid"]] = r.pop("p_uid")
+    proc_of: dict[str, dict[str, Any]] = {}
+    pcols = tuple(f"p__{c}" for c in DETECT_COLUMNS)
+    for r in fetch(joined.select(*DETECT_COLUMNS, *pcols), (*DETECT_COLUMNS, *pcols)):
+        proc_of[r["event_uid"]] = {c: r.pop(f"p__{c}") for c in DETECT_COLUMNS}
         rows[r["event_uid"]] = r
-    proc_rows: dict[str, dict[str, Any]] = {}
-    wanted = sorted(set(link.values()))
-    if wanted:
-        for pr in fetch(events.filter(events.event_uid.isin(wanted))):
-            proc_rows[pr["event_uid"]] = pr
-    out = []
-    for row in sorted(rows.values(), key=lambda x: (x.get("ts") or datetime.min, x["event_uid"])):
-        puid = link.get(row["event_uid"])
-        out.append((row, proc_rows.get(puid) if puid else None))
-    return out
+    ordered = sorted(rows.values(), key=lambda x: (x.get("ts") or datetime.min, x["event_uid"]))
+    return [(row, proc_of.get(row["event_uid"])) for row in ordered]
 
 
 def correlated_candidates(
@@ -106,9 +101,10 @@ def correlated_candidates(
     wanted = sorted(set(anchors))
     if not wanted:
         return []
-    a = events.filter(cab_maker_predicate(events) & events.event_uid.isin(wanted)).select(
-        a_uid=events.event_uid, a_host=events.host_name.lower(), a_ts=events.ts
-    )
+    anchor_filter = cab_maker_predicate(events)
+    if len(wanted) <= MAX_LITERAL_ANCHORS:  # else join every cabinet maker and keep ours below
+        anchor_filter = anchor_filter & events.event_uid.isin(wanted)
+    a = events.filter(anchor_filter).select(a_uid=events.event_uid, a_host=events.host_name.lower(), a_ts=events.ts)
     ev = time_filter(events, since, until if until is None else until + WINDOW)
     c = ev.filter(_candidates(ev))
     joined = c.join(
@@ -116,7 +112,8 @@ def correlated_candidates(
         [c.host_name.lower() == a.a_host, c.ts >= a.a_ts, c.ts <= a.a_ts + WINDOW],
     )
     cols = (*DETECT_COLUMNS, "a_uid", "a_ts")
-    return fetch(joined.select(*DETECT_COLUMNS, "a_uid", "a_ts"), cols)
+    keep = set(wanted)
+    return [r for r in fetch(joined.select(*DETECT_COLUMNS, "a_uid", "a_ts"), cols) if r["a_uid"] in keep]
 
 
 def dns_answers(events: ir.Table, hosts: Iterable[str], start: datetime, end: datetime) -> dict[tuple[str, str], list[tuple[datetime, set[str]]]]:
