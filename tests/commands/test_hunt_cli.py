@@ -152,3 +152,11 @@ def test_unreadable_file_beside_a_good_one_exits_0(tmp_path: Path) -> None:
     result = runner.invoke(app, ["hunt", str(ndjson(tmp_path, "diantz_download_cab")), str(bad), "--format", "jsonl"])
     assert result.exit_code == 0
     assert result.stdout.strip()
+
+
+def test_parquet_store_round_trip(tmp_path: Path) -> None:
+    pytest.importorskip("cabhunt.store.parquet")
+    store = tmp_path / "fleet"
+    first = jsonl([str(ndjson(tmp_path, "makecab_network")), "--store", str(store)])
+    again = jsonl(["--store", str(store)])
+    assert first and sorted(a["event"]["id"] for a in first) == sorted(a["event"]["id"] for a in again)

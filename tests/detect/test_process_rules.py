@@ -125,3 +125,10 @@ def test_run_rule_for_the_investigation() -> None:
     store = make_store([proc(r"expand.exe -F:* C:\Users\Public\a.cab C:\x", image=S32 + "expand.exe"), proc("makecab a b")])
     rows = run_rule(store, "cab_expansion")
     assert [r["process_name"] for r in rows] == ["expand.exe"]
+
+
+def test_security_4688_is_process_creation() -> None:
+    ev = proc(r"makecab.exe \\fs01\share\tool.exe C:\Users\Public\t.cab", EventID=4688)
+    [a] = _alerts(ev)
+    assert "source.smb" in a.finding_ids()
+    assert _alerts(dict(ev, EventID=4689)) == []  # process exit is not a creation
