@@ -6,8 +6,9 @@ tree and emits only portable Ibis operations (lower / startswith / endswith / co
 re_search / isin / isnull), so the same predicate runs on DuckDB and on Spark.
 
 Sigma string matching is case-insensitive: both sides are lowercased. ``|re`` is case-sensitive
-unless the rule sets the ``i`` flag. A predicate on a NULL column is false (also under ``not``),
-which is how SIEM backends behave on a missing field.
+unless the rule sets the ``i`` flag. A comparison on a NULL column is false, so its ``not`` is
+true (SQL's three-valued NULL never leaks into a rule), which is how SIEM backends treat a
+missing field.
 """
 
 from __future__ import annotations
