@@ -1,10 +1,44 @@
-"""`cabhunt simulate` command wiring (filled in by its feature)."""
+"""`cabhunt simulate`: write a simulated fleet's telemetry, artifacts and ground truth."""
 
 from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the main app."""
-    del app
+
+    @app.command("simulate")
+    def simulate_cmd(
+        out: Path = typer.Option(..., "--out", help="Output folder (created if missing)."),
+        hosts: int = typer.Option(20, "--hosts", min=5, help="Machines in the fleet (at least 5)."),
+        events: int = typer.Option(20_000, "--events", min=0, help="Approximate total number of records."),
+        seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same output."),
+        days: int = typer.Option(21, "--days", min=1, max=366, help="Days of activity."),
+    ) -> None:
+        """Simulate a fleet (Sysmon, Security, Zeek, Squid) with makecab/diantz scenarios mixed in."""
+        from cabhunt.simulate import simulate
+
+        if out.exists() and not out.is_dir():
+            print(f"cabhunt: {out}: not a directory", file=sys.stderr)
+            raise typer.Exit(2)
+        t0 = time.perf_counter()
+        try:
+            manifest = simulate(out, hosts, events, seed, days=days)
+        except OSError as exc:
+            print(f"cabhunt: {out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        dt = time.perf_counter() - t0
+        total = manifest.total_records
+        print(f"wrote {total:,} records in {len(manifest.files):,} files for {len(manifest.hosts)} hosts "
+              f"over {manifest.days} days to {out} ({dt:.1f}s, {total / max(dt, 1e-9):,.0f} records/s)")
+        for fmt, n in manifest.counts_by_format().items():
+            print(f"  {fmt:<11} {n:>12,}")
+        attack = sum(1 for s in manifest.scenarios if s["kind"] == "attack")
+        print(f"  scenarios: {len(manifest.scenarios)} ({attack} attack, {len(manifest.scenarios) - attack} benign); "
+              f"artifacts: {len(manifest.artifacts)}")
+        print(f"  ground truth: {out / 'manifest.json'}; allowlist: {out / 'allowlist.yaml'}")

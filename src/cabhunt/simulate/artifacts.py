@@ -1,0 +1,115 @@
+"""Files a collector would have gathered: DDFs and real cabinets, laid out as docs/interfaces.md says.
+
+``DIR/artifacts/<host>/<drive letter>/<rest of the Windows path>``; an alternate data stream
+keeps its ``file:stream`` name. Cabinets are built with cabarchive (MSZIP) from member content
+made here: a PE-looking payload (``MZ`` header, high-entropy body), PowerShell, a config
+holding a credential, CBS log text, driver files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+DOS_STUB = b"This program cannot be run in DOS mode.\r\r\n$"
+
+
+def artifact_path(root: Path, host: str, windows_path: str) -> Path:
+    """Where a Windows path of ``host`` lives under the artifacts folder."""
+    p = windows_path.replace("/", "\\")
+    if p.startswith("\\\\"):
+        parts = [x for x in p[2:].split("\\") if x]
+        return root.joinpath(host, "UNC", *parts)
+    drive, _, rest = p.partition(":\\")
+    return root.joinpath(host, drive.upper(), *[x for x in rest.split("\\") if x])
+
+
+def fake_pe(rng: random.Random, size: int = 24_576) -> bytes:
+    """An MZ/PE-shaped blob: DOS header and stub, PE signature, then random (packed-looking) bytes."""
+    header = bytearray(64)
+    header[0:2] = b"MZ"
+    header[0x3C:0x40] = (0x80).to_bytes(4, "little")
+    stub = DOS_STUB.ljust(64, b"\0")
+    pe = b"PE\0\0" + (0x8664).to_bytes(2, "little") + (3).to_bytes(2, "little") + b"\0" * 16
+    body = rng.randbytes(max(0, size - 64 - 64 - len(pe)))
+    return bytes(header) + stub + pe + body
+
+
+def ps1(host: str) -> bytes:
+    return (
+        "$ErrorActionPreference = 'SilentlyContinue'\r\n"
+        f"$d = Join-Path $env:APPDATA 'Microsoft\\Crypto\\{host.lower()}'\r\n"
+        "New-Item -ItemType Directory -Force -Path $d | Out-Null\r\n"
+        "$b = [IO.File]::ReadAllBytes((Join-Path $PSScriptRoot 'update.dat'))\r\n"
+        "for ($i = 0; $i -lt $b.Length; $i++) { $b[$i] = $b[$i] -bxor 0x5A }\r\n"
+        "[IO.File]::WriteAllBytes((Join-Path $d 'svc.dll'), $b)\r\n"
+        "Start-Process rundll32.exe -ArgumentList \"$d\\svc.dll,DllRegisterServer\" -WindowStyle Hidden\r\n"
+    ).encode()
+
+
+def config_ini() -> bytes:
+    return (
+        "[connection]\r\nServer=sync.cdn-update.net\r\nPort=443\r\nUser=svc_sync\r\nPassword=Winter2026!\r\n"
+        "Interval=300\r\n"
+    ).encode()
+
+
+def cbs_log(stamp: datetime, rng: random.Random) -> bytes:
+    lines = []
+    for i in range(200):
+        t = stamp.strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"{t}, Info                  CBS    Session: 31{rng.randrange(10**6):06d}_{i} initialized by "
+                     "client WindowsUpdateAgent, external staging directory: (null)")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def member_content(name: str, rng: random.Random, host: str) -> bytes:
+    """Content for a member file chosen by its extension."""
+    low = name.lower()
+    if low.endswith((".exe", ".dll", ".sys", ".dat", ".msi")):
+        return fake_pe(rng, rng.randrange(16_384, 49_152))
+    if low.endswith(".ps1"):
+        return ps1(host)
+    if low.endswith((".ini", ".config", ".cfg", ".txt")):
+        return config_ini()
+    if low.endswith(".inf"):
+        return b"[Version]\r\nSignature=\"$WINDOWS NT$\"\r\nClass=Printer\r\nProvider=%Corp%\r\nDriverVer=02/20/2026,1.4.2.0\r\n"
+    if low.endswith(".cat"):
+        return b"0\x82" + rng.randbytes(2046)
+    if low.endswith(".log"):
+        return cbs_log(datetime(2026, 3, 1, tzinfo=UTC), rng)
+    return rng.randbytes(4096)
+
+
+def build_cab(members: list[tuple[str, bytes]], when: datetime) -> bytes:
+    """A real MSZIP cabinet holding ``members`` (cabarchive)."""
+    import cabarchive
+
+    arc = cabarchive.CabArchive()
+    for name, data in members:
+        arc[name] = cabarchive.CabFile(data, mtime=when.replace(tzinfo=None))
+    return bytes(arc.save(compress=True))
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ArtifactStore:
+    """Writes artifacts and remembers what it wrote (for the manifest)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.written: list[dict[str, object]] = []
+
+    def put(self, host: str, windows_path: str, data: bytes, kind: str) -> dict[str, object]:
+        path = artifact_path(self.root, host, windows_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        rec: dict[str, object] = {"host": host, "windows_path": windows_path, "kind": kind,
+                                  "path": str(path.relative_to(self.root.parent)), "sha256": sha256(data),
+                                  "size": len(data)}
+        self.written.append(rec)
+        return rec
