@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,11 +15,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("simulate")
     def simulate_cmd(
-        out: Path = typer.Option(..., "--out", help="Output folder (created if missing)."),
-        hosts: int = typer.Option(20, "--hosts", min=5, help="Machines in the fleet (at least 5)."),
-        events: int = typer.Option(20_000, "--events", min=0, help="Approximate total number of records."),
-        seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same output."),
-        days: int = typer.Option(21, "--days", min=1, max=366, help="Days of activity."),
+        out: Annotated[Path, typer.Option("--out", help="Output folder (created if missing).")],
+        hosts: Annotated[int, typer.Option("--hosts", min=5, help="Machines in the fleet (at least 5).")] = 20,
+        events: Annotated[int, typer.Option("--events", min=0, help="Approximate total number of records.")] = 20_000,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")] = 1,
+        days: Annotated[int, typer.Option("--days", min=1, max=366, help="Days of activity.")] = 21,
     ) -> None:
         """Simulate a fleet (Sysmon, Security, Zeek, Squid) with makecab/diantz scenarios mixed in."""
         from cabhunt.simulate import simulate

@@ -198,7 +198,6 @@ class Activity:
         self.chunk.net.append(netrec.conn(ts, uid, h.ip, sport, server_ip, 445, "tcp", "smb,gssapi,krb",
                                           2.0 + size / 4e6, 2400 + size // 40, size + 5000))
         self.chunk.net.append(netrec.smb_mapping(ts + 30, uid, h.ip, sport, server_ip, unc_share))
-        fname = relpath.rsplit("\\", 1)[-1]
         self.chunk.net.append(netrec.smb_files(ts + 60, uid, h.ip, sport, server_ip,
                                                netrec.zeek_uid(self.rng, "F"), "SMB::FILE_OPEN",
                                                unc_share, relpath, size, ts - 86_400_000 * 3))
@@ -225,15 +224,16 @@ class Activity:
 
         ``paths`` are (URL path, size). Returns the time the last read completes.
         """
-        wc = self.ensure_webclient(ts - 800)
+        wc = self.ensure_webclient(ts)
         scheme = "https" if ssl else "http"
         hostport = host if (ssl and port == 443) or (not ssl and port == 80) else f"{host}:{port}"
         first = paths[0][0].rsplit("/", 1)[0] + "/"
         self.spawn(wc, f"{SYSTEM32}\\rundll32.exe",
                    f"C:\\Windows\\system32\\rundll32.exe C:\\Windows\\system32\\davclnt.dll,DavSetCookie {host} "
-                   f"{scheme}://{hostport}{first}", ts - 500)
+                   f"{scheme}://{hostport}{first}", ts + 40)
         if resolve:
-            self.lookup(wc, ts - 300, host, [ip])
+            self.lookup(wc, ts + 80, host, [ip])
+        ts += 150
         sport = self.port()
         self.chunk.events.append(sysmon.net_connect(ts, wc, self.host.ip, sport, ip, port, dst_host=host,
                                                     src_host=self.host.fqdn))

@@ -51,9 +51,9 @@ def ps1(host: str) -> bytes:
 
 def config_ini() -> bytes:
     return (
-        "[connection]\r\nServer=sync.cdn-update.net\r\nPort=443\r\nUser=svc_sync\r\nPassword=Winter2026!\r\n"
-        "Interval=300\r\n"
-    ).encode()
+        b"[connection]\r\nServer=sync.cdn-update.net\r\nPort=443\r\nUser=svc_sync\r\nPassword=Winter2026!\r\n"
+        b"Interval=300\r\n"
+    )
 
 
 def cbs_log(stamp: datetime, rng: random.Random) -> bytes:

@@ -35,7 +35,7 @@ def browse(act: Activity) -> None:
     ts = _work_ts(act)
     if st.explorer is None or st.logon is None:
         return
-    if st.browser is None or act.rng.random() < 0.1:
+    if st.browser is None or ts < st.browser.start_ms + 2000 or act.rng.random() < 0.1:
         image = EDGE if act.host.index % 3 else CHROME
         st.browser = act.spawn(st.explorer, image, f'"{image}" --single-argument', ts,
                                cwd=image.rsplit("\\", 1)[0] + "\\")
@@ -124,7 +124,7 @@ def cbs_rotation(act: Activity, ts: int | None = None) -> tuple[str, object]:
     """TrustedInstaller's TiWorker compressing a persisted CBS log with makecab (benign)."""
     st = act.state
     assert st.services is not None
-    ts = ts if ts is not None else act.day_ms + act.rng.randrange(int(3 * 3600e3), int(5 * 3600e3))
+    ts = ts if ts is not None else _work_ts(act)
     ti = act.spawn(st.services, "C:\\Windows\\servicing\\TrustedInstaller.exe",
                    "C:\\Windows\\servicing\\TrustedInstaller.exe", ts)
     stamp = datetime.fromtimestamp(ts // 1000, UTC).strftime("%Y%m%d%H%M%S")

