@@ -128,36 +128,34 @@ def to_ms(dt: datetime) -> int:
 
 
 class TimeCache:
-    """Per-second cache of formatted time prefixes: events come in time order, formatting is hot."""
+    """Fast UTC formatting: the date part is cached per day, the clock computed arithmetically."""
 
-    __slots__ = ("_iso", "_sec", "_utc")
+    __slots__ = ("_days",)
 
     def __init__(self) -> None:
-        self._sec = -1
-        self._utc = ""
-        self._iso = ""
+        self._days: dict[int, str] = {}
 
-    def _load(self, sec: int) -> None:
-        dt = datetime.fromtimestamp(sec, UTC)
-        self._sec = sec
-        self._utc = f"{dt:%Y-%m-%d %H:%M:%S}"
-        self._iso = f"{dt:%Y-%m-%dT%H:%M:%S}"
+    def _parts(self, sec: int) -> tuple[str, str]:
+        day, rem = divmod(sec, 86400)
+        date = self._days.get(day)
+        if date is None:
+            date = f"{datetime.fromtimestamp(day * 86400, UTC):%Y-%m-%d}"
+            self._days[day] = date
+        h, rem = divmod(rem, 3600)
+        m, s = divmod(rem, 60)
+        return date, f"{h:02d}:{m:02d}:{s:02d}"
 
     def utc(self, ts_ms: int) -> str:
-        sec = ts_ms // 1000
-        if sec != self._sec:
-            self._load(sec)
-        return f"{self._utc}.{ts_ms % 1000:03d}"
+        date, clock = self._parts(ts_ms // 1000)
+        return f"{date} {clock}.{ts_ms % 1000:03d}"
 
     def utc_seconds(self, ts_ms: int) -> str:
-        sec = ts_ms // 1000
-        if sec != self._sec:
-            self._load(sec)
-        return self._utc
+        date, clock = self._parts(ts_ms // 1000)
+        return f"{date} {clock}"
 
     def iso(self, ts_ms: int, digits: int = 3) -> str:
-        sec = ts_ms // 1000
-        if sec != self._sec:
-            self._load(sec)
+        date, clock = self._parts(ts_ms // 1000)
         frac = f"{ts_ms % 1000:03d}"
-        return f"{self._iso}.{frac.ljust(digits, '0')}Z"
+        if digits > 3:
+            frac = frac.ljust(digits, "0")
+        return f"{date}T{clock}.{frac}Z"

@@ -7,6 +7,7 @@ connections name the real destination and the proxy logs the client address.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import random
 from functools import lru_cache
@@ -14,7 +15,7 @@ from functools import lru_cache
 from cabhunt.simulate.entities import Net
 from cabhunt.simulate.fleet import CORE_SENSOR, EDGE_SENSOR
 
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ALNUM = str.maketrans({"+": "x", "/": "Q"})  # Zeek uids are base62; fold base64's two extra symbols
 
 CONN_FIELDS = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
                "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history",
@@ -79,12 +80,7 @@ def sensor_for(a: str, b: str) -> str:
 
 
 def zeek_uid(rng: random.Random, lead: str = "C") -> str:
-    n = rng.getrandbits(100)
-    out = [lead]
-    for _ in range(17):
-        n, r = divmod(n, 62)
-        out.append(_B62[r])
-    return "".join(out)
+    return lead + base64.b64encode(rng.randbytes(13)).decode()[:17].translate(_ALNUM)
 
 
 def conn(ts: int, uid: str, oh: str, op: int, rh: str, rp: int, proto: str, service: str | None,

@@ -45,9 +45,25 @@ def tsv_footer(closed_ms: int) -> bytes:
     return f"#close\t{stamp}\n".encode()
 
 
+def _fmt_time(v: Any) -> str:
+    return "-" if v is None else f"{v // 1000}.{v % 1000:03d}000"
+
+
+def _fmt_plain(v: Any) -> str:
+    if v.__class__ is str:
+        return v or "(empty)"
+    if v.__class__ is int:
+        return str(v)
+    return _tsv_value("", v)
+
+
+_FORMATTERS = {kind: tuple(_fmt_time if n in _TIME_FIELDS else _fmt_plain for n in fields)
+               for kind, (fields, _) in ZEEK_SCHEMAS.items()}
+
+
 def render_tsv(rec: Net) -> bytes:
-    fields, _ = ZEEK_SCHEMAS[rec.kind]
-    return "\t".join(_tsv_value(n, v) for n, v in zip(fields, rec.fields, strict=True)).encode()
+    fmts = _FORMATTERS[rec.kind]
+    return "\t".join([f(v) for f, v in zip(fmts, rec.fields, strict=True)]).encode()
 
 
 def render_json(rec: Net) -> bytes:
