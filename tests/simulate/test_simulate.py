@@ -39,6 +39,8 @@ def test_manifest_schema(run: Path, manifest: dict[str, Any]) -> None:
         assert s["expected_verdict"] in VERDICTS
         assert set(s["expected_findings"]) <= FINDING_IDS, set(s["expected_findings"]) - FINDING_IDS
         assert s["process_entity_id"] and s["command_line"]
+        assert len(s["expected_rule_ids"]) <= len(s["expected_rules"])
+        assert all(r.startswith("CNC-E-2726320-") for r in s["expected_rule_ids"])
         datetime.fromisoformat(s["timestamp"].replace("Z", "+00:00"))
         if s["expected_verdict"] == "suppressed":
             entry = s["allowlist_entry"]
@@ -53,7 +55,8 @@ def test_required_scenario_shapes(manifest: dict[str, Any]) -> None:
     cmds = [s["command_line"] for s in manifest["scenarios"]]
     joined = "\n".join(cmds)
     for needle in ("@SSL\\DavWWWRoot", "@8080\\", "@SSL@443\\", "/F ", "-f ", "/D SourceDir=\\\\",
-                   "notes.txt:payload.cab", "X:\\tool.exe", "CbsPersist_"):
+                   "notes.txt:payload.cab", "X:\\tool.exe", "CbsPersist_", "\\\\?\\UNC\\", " //files-eu.",
+                   ".ipv6-literal.net\\"):
         assert needle in joined, needle
     renamed = [s for s in manifest["scenarios"] if "image.renamed" in s["expected_findings"]]
     assert {s["original_file_name"] for s in renamed} == {"MAKECAB.EXE", "DIANTZ.EXE"}

@@ -131,7 +131,7 @@ def simulate(out: Path, hosts: int, events: int, seed: int, start: datetime | No
     fleet = plan_fleet(max(MIN_HOSTS, hosts), seed)
     manifest = Manifest(seed=seed, hosts_requested=hosts, events_requested=events, start=start.isoformat(),
                         days=days)
-    manifest.hosts = [{"name": h.name, "fqdn": h.fqdn, "ip": h.ip, "role": h.role, "log_format": h.fmt,
+    manifest.hosts = [{"name": h.name, "fqdn": h.fqdn, "ip": h.ip, "ip6": h.ip6 or None, "role": h.role, "log_format": h.fmt,
                        "user": h.user, "user_sid": h.user_sid} for h in fleet.hosts]
     manifest.network = {"dns_server": DNS_SERVER, "proxy": PROXY_IP, "sensors": [CORE_SENSOR, EDGE_SENSOR],
                         "internal_cidrs": ["10.20.0.0/16"]}

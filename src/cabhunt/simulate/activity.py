@@ -181,13 +181,14 @@ class Activity:
         st = self.state
         h = self.host
         assert st.system is not None
+        src = h.ip6 if ":" in server_ip and h.ip6 else h.ip
         sess = st.smb_sessions.get(server_ip)
         new_session = sess is None or sess[2] < ts
         if new_session:
             sport = self.port()
             lid = f"0x{self.rng.randrange(0x1000000, 0xFFFFFFF):x}"
             st.smb_sessions[server_ip] = (lid, sport, ts + 600_000)
-            self.chunk.events.append(sysmon.net_connect(ts, st.system, h.ip, sport, server_ip, 445,
+            self.chunk.events.append(sysmon.net_connect(ts, st.system, src, sport, server_ip, 445,
                                                         dst_host=server_name, src_host=h.fqdn))
         else:
             assert sess is not None
@@ -195,13 +196,13 @@ class Activity:
             st.smb_sessions[server_ip] = (lid, sport, ts + 600_000)
         uid = netrec.zeek_uid(self.rng)
         unc_share = f"\\\\{server_name}\\{share}"
-        self.chunk.net.append(netrec.conn(ts, uid, h.ip, sport, server_ip, 445, "tcp", "smb,gssapi,krb",
+        self.chunk.net.append(netrec.conn(ts, uid, src, sport, server_ip, 445, "tcp", "smb,gssapi,krb",
                                           2.0 + size / 4e6, 2400 + size // 40, size + 5000))
-        self.chunk.net.append(netrec.smb_mapping(ts + 30, uid, h.ip, sport, server_ip, unc_share))
-        self.chunk.net.append(netrec.smb_files(ts + 60, uid, h.ip, sport, server_ip,
+        self.chunk.net.append(netrec.smb_mapping(ts + 30, uid, src, sport, server_ip, unc_share))
+        self.chunk.net.append(netrec.smb_files(ts + 60, uid, src, sport, server_ip,
                                                netrec.zeek_uid(self.rng, "F"), "SMB::FILE_OPEN",
                                                unc_share, relpath, size, ts - 86_400_000 * 3))
-        self.chunk.net.append(netrec.smb_files(ts + 90, uid, h.ip, sport, server_ip,
+        self.chunk.net.append(netrec.smb_files(ts + 90, uid, src, sport, server_ip,
                                                netrec.zeek_uid(self.rng, "F"), "SMB::FILE_READ",
                                                unc_share, relpath, size, ts - 86_400_000 * 3))
         if server is not None and server.role == "fileserver":
@@ -211,11 +212,11 @@ class Activity:
             local = FILE_SHARES.get(share.lower(), f"D:\\Shares\\{share}")
             if new_session:
                 self.chunk.remote.append((server.name, sysmon.logon_4624(
-                    ts + 5, usid, uname, DOMAIN, lid, 3, ip=h.ip, port=str(sport))))
+                    ts + 5, usid, uname, DOMAIN, lid, 3, ip=src, port=str(sport))))
                 self.chunk.remote.append((server.name, sysmon.share_5140(
-                    ts + 8, usid, uname, DOMAIN, lid, h.ip, sport, share, local)))
+                    ts + 8, usid, uname, DOMAIN, lid, src, sport, share, local)))
             self.chunk.remote.append((server.name, sysmon.share_5145(
-                ts + 12, usid, uname, DOMAIN, lid, h.ip, sport, share, local, relpath)))
+                ts + 12, usid, uname, DOMAIN, lid, src, sport, share, local, relpath)))
         return ts + 200 + size // 20000
 
     def webdav(self, ts: int, host: str, ip: str, port: int, ssl: bool, paths: list[tuple[str, int]],

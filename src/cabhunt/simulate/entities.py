@@ -41,6 +41,7 @@ class Host:
     user_sid: str
     guid_prefix: str
     machine_sid: str
+    ip6: str = ""
     record_ids: dict[str, int] = field(default_factory=dict)
     guid_counter: int = 0x100
     pid_counter: int = 1000

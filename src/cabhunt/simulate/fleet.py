@@ -119,7 +119,7 @@ def plan_fleet(hosts: int, seed: int) -> Fleet:
         used_users.add(user)
         made.append(Host(
             index=i, name=name, fqdn=f"{name}.{DNS_SUFFIX}", ip=f"10.20.{1 + i // 250}.{10 + i % 250}",
-            role="workstation", fmt=_format_for(i, rng), user=user,
+            role="workstation", fmt=_format_for(i, rng), user=user, ip6=f"fd00:20:1::{10 + i:x}",
             user_sid=f"{DOMAIN_SID}-{1104 + i}", guid_prefix=_prefix(seed, name),
             machine_sid=f"S-1-5-21-{rng.randrange(10**9, 4 * 10**9)}-{rng.randrange(10**9, 4 * 10**9)}"))
     servers = (("BUILD01", "buildserver", "winlogbeat", "svc.build", "10.20.0.20"),

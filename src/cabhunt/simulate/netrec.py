@@ -62,7 +62,8 @@ ZEEK_SCHEMAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 _INTERNAL = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-                                                     "127.0.0.0/8", "169.254.0.0/16"))
+                                                     "127.0.0.0/8", "169.254.0.0/16",
+                                                     "fc00::/7", "fe80::/10", "::1/128"))
 
 
 @lru_cache(maxsize=65536)

