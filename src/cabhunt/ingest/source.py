@@ -1,0 +1,38 @@
+"""Opening a log file: gzip recognised by its magic bytes (not its name), digest, head sample."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+from typing import BinaryIO
+
+GZIP_MAGIC = b"\x1f\x8b"
+BLOCK = 1 << 20
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def open_stream(path: Path) -> BinaryIO:
+    """The file's content as a binary stream, decompressed on the fly when it is gzip."""
+    if is_gzip(path):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of the file as stored (the idempotency key of everything read from it)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(BLOCK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def head(path: Path, size: int = 256 * 1024) -> bytes:
+    """Up to ``size`` bytes of the (decompressed) content, for format sniffing."""
+    with open_stream(path) as fh:
+        return fh.read(size)

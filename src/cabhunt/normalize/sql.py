@@ -1,0 +1,352 @@
+"""Compile a field map into DuckDB SQL over a staging table of raw records.
+
+The staging table has ``id`` (record id or line number), ``line`` (the record's JSON text) and
+``v`` -- every JSON path the map needs, extracted in one ``json_extract_string(line, [paths])``
+call so each record is parsed once (``v`` is NULL when the line is not JSON). The compiled
+SELECT then only indexes ``v``, casts and combines; the events table gets one INSERT per batch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from cabhunt.normalize.fieldmap import (
+    KEYED_SHAPES,
+    WINDOWS_SHAPES,
+    Candidate,
+    FieldMapError,
+    as_list,
+    field_candidate,
+    load_map,
+    path_candidates,
+    quote_key,
+)
+from cabhunt.schema import EVENT_COLUMNS
+
+# Columns computed in the last step from the others (never taken from a map directly).
+_DERIVED = {"event_uid", "process_name", "process_parent_name", "src_file", "src_format", "src_record_id", "raw"}
+
+
+def sql_literal(text: str | None) -> str:
+    if text is None:
+        return "NULL"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ts_expr(x: str) -> str:
+    """Any of our timestamp spellings -> TIMESTAMP (UTC, milliseconds).
+
+    Epoch seconds (Zeek, Squid: ``1614694504.123``), ISO 8601 with ``Z`` or an offset, and
+    zone-less text (Sysmon ``UtcTime``), which the UTC session time zone reads as UTC.
+    """
+    return (
+        f"date_trunc('millisecond', (CASE WHEN regexp_full_match({x}, '[0-9]{{9,11}}(\\.[0-9]*)?') "
+        f"THEN try(to_timestamp(try_cast({x} AS DOUBLE))) ELSE try_cast({x} AS TIMESTAMPTZ) END) "
+        "AT TIME ZONE 'UTC')"
+    )
+
+
+def sha256_expr(x: str) -> str:
+    return (
+        f"CASE WHEN regexp_full_match({x}, '[0-9A-Fa-f]{{64}}') THEN lower({x}) "
+        f"ELSE nullif(lower(regexp_extract({x}, '(?i)SHA256=([0-9a-f]{{64}})', 1)), '') END"
+    )
+
+
+_TRANSFORMS: dict[str, Callable[[str], str]] = {
+    "raw": lambda x: x,
+    "str": lambda x: f"nullif({x}, '')",
+    "nodash": lambda x: f"nullif(nullif(trim({x}), ''), '-')",
+    "int": lambda x: f"try_cast(trim({x}) AS BIGINT)",
+    "bool": lambda x: (
+        f"CASE lower(trim({x})) WHEN 'true' THEN true WHEN '1' THEN true "
+        f"WHEN 'false' THEN false WHEN '0' THEN false END"
+    ),
+    "direction": lambda x: (
+        f"CASE lower({x}) WHEN 'egress' THEN true WHEN 'outbound' THEN true "
+        f"WHEN 'ingress' THEN false WHEN 'inbound' THEN false END"
+    ),
+    "sha256": sha256_expr,
+    "squash": lambda x: f"nullif(trim(regexp_replace({x}, '\\s+', ' ', 'g')), '')",
+    "list_join": lambda x: (
+        f"CASE WHEN left({x}, 1) = '[' THEN try(array_to_string(json_extract_string({x}, '$[*]'), ';')) "
+        f"ELSE nullif({x}, '') END"
+    ),
+    "ecs_dns_answers": lambda x: (
+        f"CASE WHEN left({x}, 1) = '[' THEN try(array_to_string(json_extract_string({x}, '$[*].data'), ';')) "
+        f"ELSE nullif({x}, '') END"
+    ),
+    "ts": ts_expr,
+}
+
+
+class PathTable:
+    """Deduplicated JSON paths; each is one element of the staging column ``v``."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def ref(self, path: str) -> str:
+        if path not in self._index:
+            self._index[path] = len(self.paths)
+            self.paths.append(path)
+        return f"v[{self._index[path] + 1}]"
+
+
+def transform(name: str, x: str) -> str:
+    try:
+        return _TRANSFORMS[name](x)
+    except KeyError:
+        raise FieldMapError(f"unknown transform {name!r}") from None
+
+
+def candidate_expr(cand: Candidate, paths: PathTable, field_path: Callable[[str], str]) -> str:
+    if cand.sql is not None:
+
+        def sub(m: re.Match[str]) -> str:
+            return f"nullif({paths.ref(field_path(m.group(1)))}, '')"
+
+        return transform(cand.transform, re.sub(r"\{([^{}]+)\}", sub, cand.sql))
+    parts = [transform(cand.transform, paths.ref(p)) for p in cand.paths]
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+def coalesce(exprs: list[str]) -> str:
+    exprs = [e for e in exprs if e and e != "NULL"]
+    if not exprs:
+        return "NULL"
+    return exprs[0] if len(exprs) == 1 else f"coalesce({', '.join(exprs)})"
+
+
+@dataclass
+class CompiledMap:
+    """A field map ready to run: the paths to extract and the SQL over the staging table."""
+
+    shape: str
+    paths: list[str]
+    prepared_sql: str  # staging table -> one row per JSON record: id, line, _keep, _reason, columns
+    default_key: str | None = None
+    skip_reason_unused: str = "event id not used"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def events_sql(self, stage: str, *, digest16: str, src_file: str, src_format: str, key: str | None = None) -> str:
+        """SELECT of the event columns (schema order) for the kept records of ``stage``."""
+        inner = self._inner(stage, key)
+        cols = []
+        for name, typ in EVENT_COLUMNS.items():
+            cols.append(f'try_cast({self._final(name, digest16, src_file, src_format)} AS {typ}) AS "{name}"')
+        return f"SELECT {', '.join(cols)} FROM ({inner}) WHERE _keep"
+
+    def reasons_sql(self, stage: str, key: str | None = None) -> str:
+        """Skip reasons and their counts for the records of ``stage`` that are not stored."""
+        return f"SELECT _reason, count(*) FROM ({self._inner(stage, key)}) WHERE NOT _keep GROUP BY _reason"
+
+    def _inner(self, stage: str, key: str | None) -> str:
+        k = key if key is not None else self.default_key
+        return self.prepared_sql.replace("{stage}", stage).replace("{default_key}", sql_literal(k))
+
+    @staticmethod
+    def _final(name: str, digest16: str, src_file: str, src_format: str) -> str:
+        if name == "event_uid":
+            return f"{sql_literal(digest16 + ':')} || CAST(id AS VARCHAR)"
+        if name in ("process_name", "process_parent_name"):
+            src = "process_executable" if name == "process_name" else "process_parent_executable"
+            return f"nullif(lower(regexp_extract({src}, '[^\\\\/]+$')), '')"
+        if name == "process_hash_sha256":
+            return f"coalesce(process_hash_sha256, {sha256_expr('process_hashes')})"
+        if name == "user_name":
+            return "coalesce(user_name, CASE WHEN contains(_user, '\\') THEN nullif(substr(_user, strpos(_user, '\\') + 1), '') ELSE nullif(nullif(_user, ''), '-') END)"
+        if name == "user_domain":
+            return "coalesce(user_domain, CASE WHEN contains(_user, '\\') THEN nullif(substr(_user, 1, strpos(_user, '\\') - 1), '') END)"
+        if name == "src_file":
+            return sql_literal(src_file)
+        if name == "src_format":
+            return sql_literal(src_format)
+        if name == "src_record_id":
+            return "coalesce(_record_id, id)"
+        if name == "raw":
+            return "line"
+        return f'"{name}"'
+
+
+# ---------------------------------------------------------------------------------------------
+# Windows family: a shape file (where things are) + windows.yml (what the event data means).
+
+
+def _windows(shape: str) -> CompiledMap:
+    spec = load_map(shape)
+    win = load_map("windows")
+    paths = PathTable()
+    prefix = str(spec["event_data"])
+
+    def field_path(name: str) -> str:
+        return f"{prefix}.{quote_key(name)}"
+
+    def system(key: str) -> str:
+        return coalesce(
+            [candidate_expr(c, paths, field_path) for c in path_candidates(spec["system"].get(key))]
+        )
+
+    code, channel, provider = system("event_code"), system("channel"), system("provider_name")
+    host, systime, record_id = system("host_name"), system("time"), system("record_id")
+
+    providers: dict[str, dict[str, Any]] = win["providers"]
+    kind_whens: list[str] = []
+    fallback_whens: list[str] = []
+    keep_terms: list[str] = []
+    # column -> expression -> list of (provider, code)
+    branches: dict[str, dict[str, list[tuple[str, int]]]] = {}
+    time_whens: list[str] = []
+    for pname, pdef in providers.items():
+        channels = ", ".join(sql_literal(c.lower()) for c in pdef.get("channels", []))
+        pnames = ", ".join(sql_literal(c.lower()) for c in pdef.get("provider_names", []))
+        kind_whens.append(f"WHEN lower(_channel) IN ({channels}) OR lower(_provider) IN ({pnames}) THEN '{pname}'")
+        codes = sorted(int(c) for c in pdef["events"])
+        code_list = ", ".join(str(c) for c in codes)
+        keep_terms.append(f"(_kind = '{pname}' AND _code IN ({code_list}))")
+        # Records that name neither channel nor provider (some flat exports): Sysmon needs UtcTime.
+        if pdef.get("time_fields"):
+            probe = coalesce([f"nullif({paths.ref(field_path(f))}, '')" for f in pdef["time_fields"]])
+            fallback_whens.append(f"WHEN _code IN ({code_list}) AND {probe} IS NOT NULL THEN '{pname}'")
+            tcands = [ts_expr(f"nullif({paths.ref(field_path(f))}, '')") for f in pdef["time_fields"]]
+            time_whens.append(f"WHEN _kind = '{pname}' THEN {coalesce(tcands)}")
+        else:
+            fallback_whens.append(f"WHEN _code IN ({code_list}) THEN '{pname}'")
+        common = pdef.get("common") or {}
+        for c, edef in pdef["events"].items():
+            fields = {**common, **(edef.get("fields") or {})}
+            fields["event_category"] = {"sql": sql_literal(edef["category"])}
+            for col, fspec in fields.items():
+                expr = candidate_expr(field_candidate(fspec, field_path), paths, field_path)
+                branches.setdefault(col, {}).setdefault(expr, []).append((pname, int(c)))
+
+    overrides = {col: path_candidates(v) for col, v in (spec.get("overrides") or {}).items()}
+
+    def column(col: str) -> str:
+        whens = []
+        for expr, where in branches.get(col, {}).items():
+            by_provider: dict[str, list[int]] = {}
+            for p, c in where:
+                by_provider.setdefault(p, []).append(c)
+            cond = " OR ".join(
+                f"(_kind = '{p}' AND _code IN ({', '.join(str(c) for c in sorted(cs))}))"
+                for p, cs in by_provider.items()
+            )
+            whens.append(f"WHEN {cond} THEN {expr}")
+        mapped = f"CASE {' '.join(whens)} END" if whens else "NULL"
+        over = [candidate_expr(c, paths, field_path) for c in overrides.get(col, [])]
+        return coalesce([*over, mapped])
+
+    cols = []
+    for col in EVENT_COLUMNS:
+        if col in _DERIVED:
+            continue
+        if col == "ts":
+            sys_ts = ts_expr(f"nullif({systime}, '')") if systime != "NULL" else "NULL"
+            own = f"CASE {' '.join(time_whens)} END" if time_whens else "NULL"
+            over = [ts_expr(candidate_expr(c, paths, field_path)) for c in overrides.get("ts", [])]
+            expr = coalesce([*over, own, sys_ts])
+        elif col == "host_name":
+            expr = coalesce([*[candidate_expr(c, paths, field_path) for c in overrides.get(col, [])], "nullif(_host, '')"])
+        elif col in ("event_provider", "event_dataset"):
+            expr = "_kind"
+        elif col == "event_code":
+            expr = "_code"
+        else:
+            expr = column(col)
+        cols.append(f'{expr} AS "{col}"')
+    cols.append(f"{column('user')} AS _user")
+
+    level1 = (
+        f"SELECT id, line, v, {code} AS _code, {channel} AS _channel, {provider} AS _provider, "
+        f"{host} AS _host, {record_id} AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
+    )
+    level2 = (
+        f"SELECT *, CASE {' '.join(kind_whens)} "
+        f"WHEN _channel IS NULL AND _provider IS NULL THEN CASE {' '.join(fallback_whens)} END END AS _kind "
+        f"FROM ({level1})"
+    )
+    level3 = (
+        f"SELECT *, coalesce({' OR '.join(keep_terms)}, false) AS _keep, "
+        f"CASE WHEN _code IS NULL THEN 'no event id' ELSE 'event id not used' END AS _reason FROM ({level2})"
+    )
+    prepared = f"SELECT id, line, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3})"
+    return CompiledMap(shape=shape, paths=paths.paths, prepared_sql=prepared)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keyed family (Zeek, Squid): one flat record per line, a log type picks the column set.
+
+
+def _keyed(shape: str) -> CompiledMap:
+    spec = load_map(shape)
+    paths = PathTable()
+
+    def field_path(name: str) -> str:
+        return f"$.{quote_key(name)}"
+
+    key_field = spec.get("key_field")
+    key_expr = f"coalesce(nullif({paths.ref(field_path(key_field))}, ''), {{default_key}})" if key_field else "{default_key}"
+    types: dict[str, dict[str, Any]] = spec["types"]
+    common = spec.get("common") or {}
+    branches: dict[str, dict[str, list[str]]] = {}
+    for tname, tdef in types.items():
+        fields = {**common, **(tdef.get("fields") or {})}
+        fields["event_category"] = {"sql": sql_literal(tdef["category"])}
+        for col, fspec in fields.items():
+            expr = candidate_expr(field_candidate(fspec, field_path), paths, field_path)
+            branches.setdefault(col, {}).setdefault(expr, []).append(tname)
+    tcands = [ts_expr(f"nullif({paths.ref(field_path(f))}, '')") for f in as_list(spec.get("time_fields"))]
+    prefix = str(spec.get("dataset_prefix") or "")
+
+    cols = []
+    for col in EVENT_COLUMNS:
+        if col in _DERIVED:
+            continue
+        if col == "ts":
+            expr = coalesce(tcands)
+        elif col == "event_provider":
+            expr = sql_literal(str(spec["provider"]))
+        elif col == "event_dataset":
+            expr = f"{sql_literal(prefix)} || _key" if prefix else "_key"
+        elif col == "event_code":
+            expr = "0"
+        else:
+            whens = [
+                f"WHEN _key IN ({', '.join(sql_literal(t) for t in ts)}) THEN {expr}"
+                for expr, ts in branches.get(col, {}).items()
+            ]
+            expr = f"CASE {' '.join(whens)} END" if whens else "NULL"
+        cols.append(f'{expr} AS "{col}"')
+    cols.append("NULL::VARCHAR AS _user")
+    type_list = ", ".join(sql_literal(t) for t in types)
+    level1 = (
+        f"SELECT id, line, v, {key_expr} AS _key, NULL::BIGINT AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
+    )
+    level2 = (
+        f"SELECT *, coalesce(_key IN ({type_list}), false) AS _keep, "
+        f"CASE WHEN _key IS NULL THEN 'unknown log type' ELSE 'log type not used' END AS _reason FROM ({level1})"
+    )
+    prepared = f"SELECT id, line, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level2})"
+    return CompiledMap(
+        shape=shape,
+        paths=paths.paths,
+        prepared_sql=prepared,
+        default_key=spec.get("default_key"),
+        skip_reason_unused="log type not used",
+    )
+
+
+@cache
+def compile_map(shape: str) -> CompiledMap:
+    """The compiled map for an input shape (``evtx_json``, ``winlogbeat_raw``, ``zeek``, ...)."""
+    if shape in WINDOWS_SHAPES:
+        return _windows(shape)
+    if shape in KEYED_SHAPES:
+        return _keyed(shape)
+    raise FieldMapError(f"no field map for shape {shape!r}")

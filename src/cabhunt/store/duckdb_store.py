@@ -1,0 +1,181 @@
+"""The DuckDB store: one database file holding events, the ingest ledger and alerts.
+
+Readers write through :meth:`Store.append_events` (a SELECT producing the event columns) and
+:meth:`Store.record_ledger`, so another engine (a Parquet directory, later) only has to provide
+those two writes and ``events()``; detection and investigation read through Ibis (``con``) and
+never depend on DuckDB directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cabhunt.schema import create_table_sql
+from cabhunt.store.tables import ALERTS_DDL, LEDGER_COLUMNS, LEDGER_DDL
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis
+    from ibis.backends.duckdb import Backend as IbisDuckDB
+
+
+class Store:
+    """Events, ledger and alerts in one DuckDB file (temporary unless ``db`` is given)."""
+
+    def __init__(self, duck: duckdb.DuckDBPyConnection, path: Path, tmpdir: Path | None) -> None:
+        self.duck = duck
+        self.path = path
+        self._tmpdir = tmpdir
+        self._ibis: IbisDuckDB | None = None
+
+    @classmethod
+    def open(cls, db: Path | None = None, *, memory_limit: str = "3GB", threads: int | None = None) -> Store:
+        """Open (creating if needed) a store; without ``db`` a temporary file deleted on close."""
+        import duckdb
+
+        tmpdir: Path | None = None
+        if db is None:
+            tmpdir = Path(tempfile.mkdtemp(prefix="cabhunt-"))
+            path = tmpdir / "hunt.duckdb"
+        else:
+            path = Path(db)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        con.execute(f"SET memory_limit = '{_sql_str(memory_limit)}'")
+        con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        con.execute("SET TimeZone = 'UTC'")
+        # Large per-file ingest transactions must be able to spill instead of failing.
+        spill = (tmpdir or path.parent) / f".{path.name}.tmp"
+        con.execute(f"SET temp_directory = '{_sql_str(str(spill))}'")
+        con.execute(create_table_sql("events"))
+        con.execute(LEDGER_DDL)
+        con.execute(ALERTS_DDL)
+        return cls(con, path, tmpdir)
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def con(self) -> IbisDuckDB:
+        """The Ibis backend over the same connection (created on first use: Ibis is slow to import)."""
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.duckdb.from_connection(self.duck)
+        return self._ibis
+
+    def events(self) -> ibis.Table:
+        """The normalized events table (columns: :data:`cabhunt.schema.EVENT_COLUMNS`)."""
+        return self.con.table("events")
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """One row per source file, in ingest order; JSON columns decoded."""
+        cols = list(LEDGER_COLUMNS)
+        rows = self.duck.execute(
+            "SELECT " + ", ".join(f'"{c}"' for c in cols) + " FROM ingest_ledger ORDER BY started, path"
+        ).fetchall()
+        out = []
+        for row in rows:
+            rec = dict(zip(cols, row, strict=True))
+            rec["skipped"] = json.loads(rec["skipped"]) if rec["skipped"] else {}
+            rec["error_messages"] = json.loads(rec["error_messages"]) if rec["error_messages"] else []
+            for key in ("started", "finished"):
+                if rec[key] is not None:
+                    rec[key] = rec[key].isoformat(timespec="milliseconds") + "Z"
+            out.append(rec)
+        return out
+
+    def has_digest(self, sha256: str) -> str | None:
+        """The path under which content with this digest was already ingested, if any."""
+        row = self.duck.execute(
+            "SELECT path FROM ingest_ledger WHERE sha256 = ? AND status IN ('ok', 'partial') LIMIT 1",
+            [sha256],
+        ).fetchall()
+        return str(row[0][0]) if row else None
+
+    def event_count(self) -> int:
+        return int(self.duck.execute("SELECT count(*) FROM events").fetchall()[0][0])
+
+    # -- writing -------------------------------------------------------------------------------
+    def append_events(self, select_sql: str, params: Sequence[object] = ()) -> int:
+        """Insert the rows of ``select_sql`` (event columns in schema order); returns the row count."""
+        rows = self.duck.execute(f"INSERT INTO events {select_sql}", list(params)).fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def record_ledger(self, row: Mapping[str, Any]) -> None:
+        """Write one ledger row; a new row for the same path and digest replaces the old one."""
+        values = []
+        for col in LEDGER_COLUMNS:
+            val = row.get(col)
+            if col in ("skipped", "error_messages"):
+                val = json.dumps(val if val is not None else ({} if col == "skipped" else []))
+            values.append(val)
+        self.duck.execute(
+            "DELETE FROM ingest_ledger WHERE path = ? AND sha256 = ?", [row.get("path"), row.get("sha256") or ""]
+        )
+        placeholders = ", ".join("?" for _ in LEDGER_COLUMNS)
+        self.duck.execute(f"INSERT INTO ingest_ledger VALUES ({placeholders})", values)
+
+    def begin(self) -> None:
+        self.duck.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.duck.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.duck.execute("ROLLBACK")
+
+    # -- alerts --------------------------------------------------------------------------------
+    def save_alerts(self, alerts: Sequence[Mapping[str, Any]]) -> None:
+        """Upsert ``Alert.to_dict()`` documents by ``event.id``."""
+        rows = []
+        for doc in alerts:
+            event = doc.get("event") or {}
+            cab = doc.get("cabhunt") or {}
+            rows.append(
+                [
+                    str(event["id"]),
+                    (doc.get("rule") or {}).get("slug"),
+                    (doc.get("host") or {}).get("name"),
+                    doc.get("@timestamp"),
+                    cab.get("verdict"),
+                    cab.get("score"),
+                    json.dumps(doc, ensure_ascii=False, default=str),
+                ]
+            )
+        if not rows:
+            return
+        self.duck.executemany("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        rows = self.duck.execute("SELECT doc FROM alerts ORDER BY ts, id").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def load_alert(self, alert_id: str) -> dict[str, Any] | None:
+        rows = self.duck.execute("SELECT doc FROM alerts WHERE id = ?", [alert_id]).fetchall()
+        return json.loads(rows[0][0]) if rows else None
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection; a temporary store's directory is removed."""
+        self._ibis = None
+        try:
+            self.duck.close()
+        finally:
+            if self._tmpdir is not None:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
+                self._tmpdir = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")
