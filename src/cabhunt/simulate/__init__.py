@@ -77,43 +77,60 @@ class _Sink:
         r = self.renderers[host.fmt]
         render = r.render  # type: ignore[attr-defined]
         per_channel = host.fmt in ("xml", "evtxjson")
-        groups: dict[str, list[bytes]] = {}
+        stamp = f"{day:%Y-%m-%d}"
+        files: dict[str, LineFile] = {}
+        pending: dict[str, list[bytes]] = {}
         for ev in events:
             key = ("Sysmon" if ev.channel.startswith("Microsoft") else "Security") if per_channel else "all"
-            groups.setdefault(key, []).append(render(ev, host, host.next_record(ev.channel)))
-        stamp = f"{day:%Y-%m-%d}"
-        for key, lines in groups.items():
-            name = f"{host.name}_{stamp}.{_EXT[host.fmt]}" if key == "all" else \
-                f"{host.name}_{key}_{stamp}.{_EXT[host.fmt]}"
-            f = LineFile(self.out / "logs" / host.name / name, self.compress)
-            f.write_lines(lines)
+            batch = pending.get(key)
+            if batch is None:
+                name = f"{host.name}_{stamp}.{_EXT[host.fmt]}" if key == "all" else \
+                    f"{host.name}_{key}_{stamp}.{_EXT[host.fmt]}"
+                files[key] = LineFile(self.out / "logs" / host.name / name, self.compress)
+                batch = pending[key] = []
+            batch.append(render(ev, host, host.next_record(ev.channel)))
+            if len(batch) >= 4096:  # rendered lines are over-allocated; flush them early
+                files[key].write_lines(batch)
+                batch.clear()
+        for key, f in files.items():
+            f.write_lines(pending[key])
             f.close()
             self.manifest.files.append(FileEntry(str(f.path.relative_to(self.out)), host.fmt, host.name,
                                                  f.records, self.compress))
 
-    def write_network_day(self, day: datetime, records: list[Net]) -> None:
-        records.sort(key=lambda n: n.ts)
+    def render_network(self, records: list[Net], bucket: dict[tuple[str, str], list[tuple[int, bytes]]]) -> None:
+        """Render a host-day's sensor records at once: the day keeps bytes, not record objects."""
+        for rec in records:
+            if rec.sensor == "proxy":
+                line = squid_writer.render(rec)
+            elif rec.sensor == EDGE_SENSOR and _ZEEK_EDGE_JSON:
+                line = zeek_writer.render_json(rec)
+            else:
+                line = zeek_writer.render_tsv(rec)
+            # an exact-size copy: renderer output buffers are over-allocated and the day keeps them
+            bucket.setdefault((rec.sensor, rec.kind), []).append((rec.ts, memoryview(line).tobytes()))
+
+    def write_network_day(self, day: datetime, bucket: dict[tuple[str, str], list[tuple[int, bytes]]]) -> None:
         stamp = f"{day:%Y-%m-%d}"
         day_ms = to_ms(day)
-        by: dict[tuple[str, str], list[Net]] = {}
-        for rec in records:
-            by.setdefault((rec.sensor, rec.kind), []).append(rec)
-        for (sensor, kind), recs in sorted(by.items()):
+        for (sensor, kind), recs in sorted(bucket.items()):
+            recs.sort(key=lambda r: r[0])
             if sensor == "proxy":
                 f = LineFile(self.out / "network" / "proxy01" / f"access-{stamp}.log", True)
-                f.write_lines([squid_writer.render(r) for r in recs])
                 fmt = "squid"
             elif sensor == EDGE_SENSOR and _ZEEK_EDGE_JSON:
                 f = LineFile(self.out / "network" / sensor / stamp / f"{kind}.log", True)
-                f.write_lines([zeek_writer.render_json(r) for r in recs])
                 fmt = "zeek-json"
             else:
                 f = LineFile(self.out / "network" / sensor / stamp / f"{kind}.log", True,
                              header=zeek_writer.tsv_header(kind, day_ms))
-                f.write_lines([zeek_writer.render_tsv(r) for r in recs])
-                f.write_raw(zeek_writer.tsv_footer(day_ms + 86_400_000))
                 fmt = "zeek-tsv"
+            for i in range(0, len(recs), 20_000):
+                f.write_lines([line for _, line in recs[i:i + 20_000]])
+            if fmt == "zeek-tsv":
+                f.write_raw(zeek_writer.tsv_footer(day_ms + 86_400_000))
             f.close()
+            recs.clear()
             self.manifest.files.append(FileEntry(str(f.path.relative_to(self.out)), fmt, None, f.records, True))
 
 
@@ -146,7 +163,7 @@ def simulate(out: Path, hosts: int, events: int, seed: int, start: datetime | No
     for d in range(days):
         day = start + timedelta(days=d)
         day_ms = to_ms(day)
-        net_day: list[Net] = []
+        net_day: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
         pending: dict[str, list[Ev]] = {}
         for host in fleet.hosts:
             rng = _rng(seed, host.name, d)
@@ -174,7 +191,7 @@ def simulate(out: Path, hosts: int, events: int, seed: int, start: datetime | No
                 pending.setdefault(target, []).append(ev)
             chunk.events.extend(pending.pop(host.name, []))
             sink.write_host_day(host, day, chunk.events)
-            net_day.extend(chunk.net)
+            sink.render_network(chunk.net, net_day)
         sink.write_network_day(day, net_day)
         if progress:
             progress(d + 1, days)
