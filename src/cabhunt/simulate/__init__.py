@@ -1,7 +1,23 @@
 """Fleet simulator: weeks of Windows and network telemetry with makecab/diantz attack chains mixed in.
 
 ``simulate()`` streams day by day and host by host, so memory stays flat whatever ``events``
-is; only one host-day (and one day's network-sensor records) is held at a time.
+is; only one host-day (and one day's rendered network-sensor lines) is held at a time.
+
+Output layout under ``out``::
+
+    logs/<HOST>/<HOST>_<YYYY-MM-DD>.ndjson[.gz]       Winlogbeat raw or ECS (Sysmon + Security)
+    logs/<HOST>/<HOST>_<YYYY-MM-DD>.json[.gz]         flat Sysmon JSON (NXLog / OTRF shape)
+    logs/<HOST>/<HOST>_<Sysmon|Security>_<day>.jsonl  evtx_dump-style JSON, one file per channel
+    logs/<HOST>/<HOST>_<Sysmon|Security>_<day>.xml    wevtutil-style Event XML, one file per channel
+    network/zeek-core/<day>/<log>.log.gz              Zeek TSV (internal segments)
+    network/zeek-edge/<day>/<log>.log.gz              Zeek JSON lines (internet uplink)
+    network/proxy01/access-<day>.log.gz               Squid native access log (transparent proxy)
+    artifacts/<HOST>/<drive>/<path>                   DDFs and cabinets a collector gathered
+    manifest.json                                     ground truth (hosts, files, scenarios, artifacts)
+    allowlist.yaml                                    entries for the allowlist scenarios
+
+Host logs are gzip-compressed when ``events`` >= 200,000. Windows records name the host by
+FQDN (``Computer`` / ``winlog.computer_name``); artifact folders use the short host name.
 """
 
 from __future__ import annotations
@@ -53,12 +69,14 @@ def _schedule(fleet: Fleet, start: datetime, days: int, seed: int) -> dict[tuple
     used: set[tuple[str, int, int]] = set()
     for i, (job, host) in enumerate(jobs(fleet, start)):
         day = first + (i * 5 + rng.randrange(span)) % span
-        while True:
-            slot = rng.randrange(0, 14)
+        slot = rng.randrange(0, 28)
+        for _ in range(200):  # a free quarter hour between 09:00 and 16:00 on that host-day
             if (host.name, day, slot) not in used:
-                used.add((host.name, day, slot))
                 break
-        ms = int((9 * 3600 + slot * 1800 + rng.randrange(60, 1500)) * 1000)
+            slot = rng.randrange(0, 28)
+            day = first + (day - first + 1) % span
+        used.add((host.name, day, slot))
+        ms = (9 * 3600 + slot * 900 + rng.randrange(60, 780)) * 1000 + rng.randrange(1000)
         plan.setdefault((host.name, day), []).append((ms, job))
     return plan
 
