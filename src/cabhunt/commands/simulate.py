@@ -28,8 +28,14 @@ def register(app: typer.Typer) -> None:
             print(f"cabhunt: {out}: not a directory", file=sys.stderr)
             raise typer.Exit(2)
         t0 = time.perf_counter()
+
+        def progress(day: int, total: int) -> None:
+            if sys.stderr.isatty():
+                end = "\n" if day == total else ""
+                print(f"\rsimulating day {day}/{total}", end=end, file=sys.stderr, flush=True)
+
         try:
-            manifest = simulate(out, hosts, events, seed, days=days)
+            manifest = simulate(out, hosts, events, seed, days=days, progress=progress)
         except OSError as exc:
             print(f"cabhunt: {out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
             raise typer.Exit(1) from None
