@@ -131,12 +131,16 @@ def to_ms(dt: datetime) -> int:
 class TimeCache:
     """Fast UTC formatting: the date part is cached per day, the clock computed arithmetically."""
 
-    __slots__ = ("_days",)
+    __slots__ = ("_days", "_last", "_last_sec")
 
     def __init__(self) -> None:
         self._days: dict[int, str] = {}
+        self._last_sec = -1
+        self._last = ("", "")
 
     def _parts(self, sec: int) -> tuple[str, str]:
+        if sec == self._last_sec:
+            return self._last
         day, rem = divmod(sec, 86400)
         date = self._days.get(day)
         if date is None:
@@ -144,7 +148,9 @@ class TimeCache:
             self._days[day] = date
         h, rem = divmod(rem, 3600)
         m, s = divmod(rem, 60)
-        return date, f"{h:02d}:{m:02d}:{s:02d}"
+        self._last_sec = sec
+        self._last = (date, f"{h:02d}:{m:02d}:{s:02d}")
+        return self._last
 
     def utc(self, ts_ms: int) -> str:
         date, clock = self._parts(ts_ms // 1000)
