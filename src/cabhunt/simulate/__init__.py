@@ -31,10 +31,11 @@ from pathlib import Path
 from cabhunt.simulate import background
 from cabhunt.simulate.activity import Activity, Chunk, HostState
 from cabhunt.simulate.artifacts import ArtifactStore
+from cabhunt.simulate.chains import run_job
 from cabhunt.simulate.entities import Ev, Host, Net, to_ms
 from cabhunt.simulate.fleet import CORE_SENSOR, DNS_SERVER, EDGE_SENSOR, PROXY_IP, Fleet, plan_fleet
 from cabhunt.simulate.manifest import FileEntry, Manifest, write_allowlist
-from cabhunt.simulate.scenarios import Job, jobs, run_job
+from cabhunt.simulate.scenarios import Job, jobs
 from cabhunt.simulate.writers import squid as squid_writer
 from cabhunt.simulate.writers import zeek as zeek_writer
 from cabhunt.simulate.writers.ecs import EcsDoc
