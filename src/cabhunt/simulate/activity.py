@@ -148,9 +148,13 @@ class Activity:
         if sysmon_event and proc is not None:
             self.chunk.events.append(sysmon.dns_query(ts, proc, name, rec))
         zans = ([cname] if cname else []) + answers
-        self.chunk.net.append(netrec.dns(
-            ts - 3, netrec.zeek_uid(self.rng), self.host.ip, self.port(), DNS_SERVER, name, zans,
-            [300.0] * len(zans), self.rng.randrange(1, 65535)))
+        uid = netrec.zeek_uid(self.rng)
+        sport = self.port()
+        self.chunk.net.append(netrec.dns(ts - 3, uid, self.host.ip, sport, DNS_SERVER, name, zans,
+                                         [300.0] * len(zans), self.rng.randrange(1, 65535)))
+        self.chunk.net.append(netrec.conn(ts - 3, uid, self.host.ip, sport, DNS_SERVER, 53, "udp", "dns",
+                                          0.0012, 34 + len(name), 50 + len(name) + 16 * len(zans), state="SF",
+                                          history="Dd"))
 
     def tcp(self, proc: Proc | None, ts: int, dst_ip: str, dst_port: int, dst_host: str = "",
             service: str | None = None, ob: int = 900, rb: int = 6000, duration: float = 1.2) -> tuple[str, int]:
