@@ -73,6 +73,13 @@ def test_campaign_spreads_one_payload(manifest: dict[str, Any]) -> None:
     assert all("fleet.spread" in s["possible_findings"] for s in camp)
 
 
+def test_build_server_attack_has_4688(run: Path, manifest: dict[str, Any]) -> None:
+    s = next(x for x in manifest["scenarios"] if x["name"] == "build_server_webdav_4688")
+    recs = host_records(run, s["host"], s["log_format"])
+    hits = [d for ch, eid, d in recs if ch == "Security" and eid == 4688 and d["CommandLine"] == s["command_line"]]
+    assert len(hits) == 1 and int(hits[0]["NewProcessId"], 16) == s["pid"]
+
+
 def test_allowlist_file(run: Path, manifest: dict[str, Any]) -> None:
     doc = yaml.safe_load((run / "allowlist.yaml").read_text())
     entries = {e["id"]: e for e in doc["entries"]}

