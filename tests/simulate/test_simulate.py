@@ -211,8 +211,19 @@ def test_artifacts(run: Path, manifest: dict[str, Any]) -> None:
     assert b"Password=Winter2026!" in texts and b"$ErrorActionPreference" in texts
     ddf_art = next(a for a in manifest["artifacts"] if a["windows_path"] == ddf["directive_file"])
     assert b"SourceDir=\\\\" in (run / ddf_art["path"]).read_bytes()
+    benign = cabarchive.CabArchive((run / by_name["build_driver_packaging"]["cabinet"]["artifact"]).read_bytes())
+    sys_member = next(f.buf for name, f in benign.items() if name.endswith(".sys"))
+    assert sys_member[:2] == b"MZ" and _entropy(sys_member[512:]) < 6.0 < _entropy(payload[512:])
     ads = by_name["ads_output"]["cabinet"]["artifact"]
     assert ads.endswith("notes.txt:payload.cab") and (run / ads).exists()
+
+
+def _entropy(data: bytes) -> float:
+    import math
+    from collections import Counter
+
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
 
 
 def test_determinism(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def test_local_packaging_has_no_source_findings() -> None:
     job = _job(kind="benign", verdict="benign", sources=[Source("local", path="C:\\build\\x64\\a.sys")],
                cab="C:\\build\\disk1\\a.cab", ddf=("C:\\build\\a.ddf", ""))
     f = expected_findings(job, dns_used=False)
-    assert f == ["ddf.referenced", "cab.executable_member", "cab.high_entropy"]
+    assert f == ["ddf.referenced", "cab.executable_member"]
     assert expected_rules(job) == []
 
 

@@ -26,14 +26,30 @@ def artifact_path(root: Path, host: str, windows_path: str) -> Path:
     return root.joinpath(host, drive.upper(), *[x for x in rest.split("\\") if x])
 
 
-def fake_pe(rng: random.Random, size: int = 24_576) -> bytes:
-    """An MZ/PE-shaped blob: DOS header and stub, PE signature, then random (packed-looking) bytes."""
+def fake_pe(rng: random.Random, size: int = 24_576, packed: bool = True) -> bytes:
+    """An MZ/PE-shaped blob: DOS header and stub, PE signature, then the body.
+
+    ``packed`` bodies are random bytes (entropy near 8, like a packed or encrypted payload);
+    otherwise the body repeats code-like byte patterns (entropy around 4-5, like a normal build).
+    """
     header = bytearray(64)
     header[0:2] = b"MZ"
     header[0x3C:0x40] = (0x80).to_bytes(4, "little")
     stub = DOS_STUB.ljust(64, b"\0")
     pe = b"PE\0\0" + (0x8664).to_bytes(2, "little") + (3).to_bytes(2, "little") + b"\0" * 16
-    body = rng.randbytes(max(0, size - 64 - 64 - len(pe)))
+    n = max(0, size - 64 - 64 - len(pe))
+    if packed:
+        body = rng.randbytes(n)
+    else:
+        ops = [b"\x48\x89\x5c\x24\x08", b"\x48\x83\xec\x20", b"\xe8" + rng.randbytes(2) + b"\x00\x00",
+               b"\x33\xc0", b"\xc3", b"\xcc" * 4, b"\x00" * 8, b"\x8b\x45\xfc", b"\x74\x0a"]
+        chunks: list[bytes] = []
+        total = 0
+        while total < n:
+            op = ops[rng.randrange(len(ops))]
+            chunks.append(op)
+            total += len(op)
+        body = b"".join(chunks)[:n]
     return bytes(header) + stub + pe + body
 
 
@@ -65,14 +81,16 @@ def cbs_log(stamp: datetime, rng: random.Random) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def member_content(name: str, rng: random.Random, host: str) -> bytes:
-    """Content for a member file chosen by its extension."""
+def member_content(name: str, rng: random.Random, host: str, benign: bool = False) -> bytes:
+    """Content for a member file chosen by its extension (benign jobs: unpacked code, no secrets)."""
     low = name.lower()
     if low.endswith((".exe", ".dll", ".sys", ".dat", ".msi")):
-        return fake_pe(rng, rng.randrange(16_384, 49_152))
+        return fake_pe(rng, rng.randrange(16_384, 49_152), packed=not benign)
     if low.endswith(".ps1"):
         return ps1(host)
     if low.endswith((".ini", ".config", ".cfg", ".txt")):
+        if benign:
+            return b"Corp Installer\r\n\r\nRun setup.exe and follow the prompts.\r\nSupport: it-help@corp.example.com\r\n"
         return config_ini()
     if low.endswith(".inf"):
         return b"[Version]\r\nSignature=\"$WINDOWS NT$\"\r\nClass=Printer\r\nProvider=%Corp%\r\nDriverVer=02/20/2026,1.4.2.0\r\n"

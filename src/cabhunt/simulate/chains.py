@@ -65,7 +65,8 @@ def run_job(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.
     content_rng = random.Random(f"campaign:{job.campaign}") if job.campaign else rng
     for s in job.sources:
         name = s.path.rsplit("\\", 1)[-1].rsplit("/", 1)[-1]
-        s.content = member_content(name, content_rng, "campaign" if job.campaign else h.name)
+        s.content = member_content(name, content_rng, "campaign" if job.campaign else h.name,
+                                   benign=job.kind == "benign")
         s.size = len(s.content)
     if job.ddf:
         act.chunk.events.append(sysmon.file_create(ts - 1500, parent, job.ddf[0]))

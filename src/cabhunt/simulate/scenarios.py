@@ -239,8 +239,9 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
                        "valid_until": (start + timedelta(days=365)).isoformat(),
                        "match": {"host": b.name, "share_prefix": f"\\\\{FS}\\swdist\\"}}), b)
     h = pick(15)
-    add(Job("expired_allowlist_legacy_pkg", "attack", "suspicious",
-            "a scheduled inventory job packs from a legacy share whose allowlist entry has expired",
+    add(Job("expired_allowlist_legacy_pkg", "benign", "suspicious",
+            "a legitimate scheduled inventory job packs from a legacy share whose allowlist entry has expired: "
+            "no longer suppressed, it must be reviewed again",
             "ws", parent="task",
             command=f"makecab \\\\{FS}\\legacy-pkg\\inventory\\inv.exe C:\\ProgramData\\Inventory\\inv.cab",
             sources=[Source("smb", FS, fleet.fileserver.ip, 445, False, "legacy-pkg", "inventory\\inv.exe")],
