@@ -42,6 +42,8 @@ def test_manifest_schema(run: Path, manifest: dict[str, Any]) -> None:
         assert not set(s["possible_findings"]) & set(s["expected_findings"])
         assert s["process_entity_id"] and s["command_line"]
         assert len(s["expected_rule_ids"]) <= len(s["expected_rules"])
+        assert s["source_visibility"] in (None, "command_line", "ddf", "drive_map")
+        assert (s["source_visibility"] is None) == all(src["kind"] == "local" for src in s["sources"])
         assert all(r.startswith("CNC-E-2726320-") for r in s["expected_rule_ids"])
         datetime.fromisoformat(s["timestamp"].replace("Z", "+00:00"))
         if s["expected_verdict"] == "suppressed":

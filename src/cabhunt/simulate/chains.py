@@ -11,7 +11,13 @@ from cabhunt.simulate.activity import SYSTEM32, Activity
 from cabhunt.simulate.artifacts import ArtifactStore, build_cab, cbs_log, member_content, sha256
 from cabhunt.simulate.entities import Proc, iso_ms
 from cabhunt.simulate.scenarios import FS, Job, Source, is_ip_literal, user_dir
-from cabhunt.simulate.truth import RULE_IDS, expected_findings, expected_rules, possible_findings
+from cabhunt.simulate.truth import (
+    RULE_IDS,
+    expected_findings,
+    expected_rules,
+    possible_findings,
+    source_visibility,
+)
 from cabhunt.simulate.writers.common import logged_guid
 
 
@@ -135,7 +141,7 @@ def run_job(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.
         "working_directory": mk.cwd, "parent_image": parent.image, "parent_command_line": parent.cmd,
         "parent_entity_id": logged_guid(fmt, parent.guid), "user": mk.logon.user,
         "expected_verdict": job.verdict, "expected_findings": findings, "possible_findings": possible, "campaign": job.campaign,
-        "expected_rules": rules, "expected_rule_ids": rule_ids,
+        "expected_rules": rules, "expected_rule_ids": rule_ids, "source_visibility": source_visibility(job),
         "sources": [{"kind": s.kind, "host": s.host or None, "ip": s.ip or None,
                      "port": s.port if s.kind != "local" else None, "path": s.path, "sha256": sha256(s.content)}
                     for s in job.sources],
@@ -217,7 +223,7 @@ def _run_cbs(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random
         "image": mk.image, "original_file_name": mk.pe.original_file_name, "command_line": mk.cmd,
         "working_directory": mk.cwd, "parent_image": parent.image, "parent_command_line": parent.cmd,
         "parent_entity_id": logged_guid(h.fmt, parent.guid), "user": mk.logon.user,
-        "expected_verdict": job.verdict, "expected_findings": [], "possible_findings": [], "campaign": None, "expected_rules": [], "expected_rule_ids": [],
+        "expected_verdict": job.verdict, "expected_findings": [], "possible_findings": [], "campaign": None, "expected_rules": [], "expected_rule_ids": [], "source_visibility": None,
         "sources": [{"kind": "local", "host": None, "ip": None, "port": None,
                      "path": cab[:-4] + ".log", "sha256": None}],
         "cabinet": cabinet,

@@ -9,6 +9,17 @@ RULE_IDS = {"makecab_download_cab": "CNC-E-2726320-168", "makecab_network": "CNC
             "diantz_network": "CNC-E-2726320-142", "diantz_download_cab": "CNC-E-2726320-143"}
 
 
+def source_visibility(job: Job) -> str | None:
+    """Where the remote source shows: ``command_line`` (UNC or /D), ``ddf`` or ``drive_map``; None if local."""
+    if not any(s.kind != "local" for s in job.sources):
+        return None
+    if job.ddf:
+        return "ddf"
+    if job.mapped:
+        return "drive_map"
+    return "command_line"
+
+
 def expected_rules(job: Job) -> list[str]:
     """Rule slugs that should fire: process rules on remote sources, network rules on own EID 3."""
     rules = []
