@@ -20,9 +20,9 @@ class WinlogbeatRaw:
 
     def __init__(self) -> None:
         self.tc = TimeCache()
-        self._parts: dict[tuple[str, str, int], tuple[bytes, bytes, bytes]] = {}
+        self._parts: dict[tuple[str, str, int], tuple[bytes, bytes, bytes, bytes]] = {}
 
-    def _template(self, ev: Ev, host: Host) -> tuple[bytes, bytes, bytes]:
+    def _template(self, ev: Ev, host: Host) -> tuple[bytes, bytes, bytes, bytes]:
         key = (host.name, ev.channel, ev.eid)
         hit = self._parts.get(key)
         if hit is not None:
@@ -50,13 +50,12 @@ class WinlogbeatRaw:
         else:
             tail_doc["keywords"] = ["Audit Success"]
         tail = b"," + orjson.dumps(tail_doc)[1:-1] + b',"record_id":'
-        parts = (head[0] + b"\0" + head[1], mid, tail)
+        parts = (head[0], head[1], mid, tail)
         self._parts[key] = parts
         return parts
 
     def render(self, ev: Ev, host: Host, record_id: int) -> bytes:
-        head, mid, tail = self._template(ev, host)
+        p0, p1, mid, tail = self._parts.get((host.name, ev.channel, ev.eid)) or self._template(ev, host)
         ts3 = self.tc.iso(ev.ts).encode()
         data = orjson.dumps({k: v if v.__class__ is str else common.text(v) for k, v in ev.data.items()})
-        return b"".join((head.replace(b"\0", ts3[:-1] + b"0000Z", 1), ts3, mid, data, tail,
-                         str(record_id).encode(), b"}}"))
+        return b"".join((p0, ts3[:-1], b"0000Z", p1, ts3, mid, data, tail, str(record_id).encode(), b"}}"))
