@@ -136,6 +136,24 @@ def test_scenario_linkage(run: Path, manifest: dict[str, Any]) -> None:
                        for _, eid, d in fs_recs), s["name"]
 
 
+def test_follow_on_activity_present(run: Path, manifest: dict[str, Any]) -> None:
+    cmds: list[str] = []
+    reg: list[str] = []
+    for h in {(s["host"], s["log_format"]) for s in manifest["scenarios"] if s["kind"] == "attack"}:
+        for _, eid, d in host_records(run, *h):
+            if eid == 1:
+                cmds.append(d["CommandLine"])
+            elif eid == 13:
+                reg.append(d.get("TargetObject", ""))
+    text = "\n".join(cmds)
+    for needle in ("expand.exe -F:* ", "extrac32.exe ", "mshta.exe\" \"", "rundll32.exe C:\\",
+                   "-ExecutionPolicy Bypass -File", "schtasks /Create", "sc.exe create", "davclnt.dll,DavSetCookie",
+                   "net use X: "):
+        assert needle in text, needle
+    assert any(r.endswith("\\CurrentVersion\\Run\\Updater") for r in reg)
+    assert any(r.endswith("\\Services\\UpdSvc\\ImagePath") for r in reg)
+
+
 def test_children_after_parents_everywhere(run: Path, manifest: dict[str, Any]) -> None:
     for h in manifest["hosts"][:6]:
         recs = host_records(run, h["name"], h["log_format"])

@@ -88,6 +88,10 @@ def member_content(name: str, rng: random.Random, host: str, benign: bool = Fals
         return fake_pe(rng, rng.randrange(16_384, 49_152), packed=not benign)
     if low.endswith(".ps1"):
         return ps1(host)
+    if low.endswith(".hta"):
+        return (b"<html><head><HTA:APPLICATION WINDOWSTATE=\"minimize\"/><script language=\"VBScript\">\r\n"
+                b"CreateObject(\"WScript.Shell\").Run \"powershell -w hidden -f loader.ps1\", 0\r\n"
+                b"self.close\r\n</script></head></html>\r\n")
     if low.endswith((".ini", ".config", ".cfg", ".txt")):
         if benign:
             return b"Corp Installer\r\n\r\nRun setup.exe and follow the prompts.\r\nSupport: it-help@corp.example.com\r\n"

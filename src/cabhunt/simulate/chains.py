@@ -178,6 +178,9 @@ def _followons(act: Activity, job: Job, shell: Proc, ts: int, members: list[tupl
         runner = act.spawn(shell, payload, f'"{payload}" /silent', t, cwd=outdir + "\\")
     elif "exec_rundll32" in job.followon:
         runner = act.spawn(shell, f"{SYSTEM32}\\rundll32.exe", f"rundll32.exe {payload},DllRegisterServer", t)
+    elif "exec_mshta" in job.followon:
+        hta = next((p for p in extracted if p.lower().endswith(".hta")), payload)
+        runner = act.spawn(shell, f"{SYSTEM32}\\mshta.exe", f'"C:\\Windows\\System32\\mshta.exe" "{hta}"', t)
     elif "exec_ps" in job.followon:
         runner = act.spawn(shell, f"{SYSTEM32}\\WindowsPowerShell\\v1.0\\powershell.exe",
                            f"powershell.exe -NoProfile -ExecutionPolicy Bypass -File {script}", t)

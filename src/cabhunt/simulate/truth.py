@@ -90,7 +90,7 @@ def expected_findings(job: Job, dns_used: bool) -> list[str]:
         f.append("cab.executable_member")
         if job.kind == "attack":  # attack payloads are packed; benign builds are not
             f.append("cab.high_entropy")
-    if any(n.endswith(".ps1") for n in names):
+    if any(n.endswith((".ps1", ".hta", ".js", ".vbs")) for n in names):
         f.append("cab.script_member")
     if any(n.endswith((".ini", ".txt")) for n in names) and job.kind == "attack":
         f.append("cab.secret")
