@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from cabhunt.simulate import netrec, sysmon
 from cabhunt.simulate.entities import Ev, Host, Logon, Net, Proc
-from cabhunt.simulate.fleet import DNS_SERVER, DOMAIN, FILE_SHARES, PROXY_IP, Fleet
+from cabhunt.simulate.fleet import DNS_SERVER, DOMAIN, FILE_SHARES, Fleet
 
 SYSTEM32 = "C:\\Windows\\System32"
 PROGRAM_FILES = "C:\\Program Files"
@@ -267,6 +267,3 @@ class Activity:
             t += 35 + size // 8000
             depth += 1
         return t
-
-    def proxy_ip(self) -> str:
-        return PROXY_IP

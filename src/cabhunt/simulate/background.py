@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from cabhunt.simulate import sysmon
+from cabhunt.simulate import netrec, sysmon
 from cabhunt.simulate.activity import PROGRAM_FILES, SYSTEM32, Activity
+from cabhunt.simulate.entities import Proc
 from cabhunt.simulate.fleet import SITES, Site
 
 OFFICE16 = f"{PROGRAM_FILES}\\Microsoft Office\\root\\Office16"
@@ -96,7 +97,6 @@ def system_noise(act: Activity) -> None:
                   ts)
         site = _UPDATE[2]
         uid, sport = act.tcp(st.svchosts[5], ts + 300, site.ips[0], 80, site.domain, "http", ob=400, rb=9000)
-        from cabhunt.simulate import netrec
         act.chunk.net.append(netrec.http(
             ts + 320, uid, act.host.ip, sport, site.ips[0], 80, "GET", site.domain,
             "/msdownload/update/v3/static/trustedr/en/authrootstl.cab", "Microsoft-CryptoAPI/10.0", 200, "OK",
@@ -120,13 +120,13 @@ def admin_shell(act: Activity) -> None:
         act.spawn(cmd, f"{SYSTEM32}\\{exe}.exe", c, ts + 3000 * (i + 1))
 
 
-def cbs_rotation(act: Activity, ts: int | None = None) -> tuple[str, object]:
+def cbs_rotation(act: Activity, ts: int | None = None) -> tuple[str, Proc]:
     """TrustedInstaller's TiWorker compressing a persisted CBS log with makecab (benign)."""
     st = act.state
     assert st.services is not None
     ts = ts if ts is not None else _work_ts(act)
-    ti = act.spawn(st.services, "C:\\Windows\\servicing\\TrustedInstaller.exe",
-                   "C:\\Windows\\servicing\\TrustedInstaller.exe", ts)
+    act.spawn(st.services, "C:\\Windows\\servicing\\TrustedInstaller.exe",
+              "C:\\Windows\\servicing\\TrustedInstaller.exe", ts)
     stamp = datetime.fromtimestamp(ts // 1000, UTC).strftime("%Y%m%d%H%M%S")
     worker_dir = "C:\\Windows\\WinSxS\\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.3565_none_7e1d5d2b7a8a7c6b"
     tiw = act.spawn(st.svchosts[0], f"{worker_dir}\\TiWorker.exe",
@@ -136,7 +136,6 @@ def cbs_rotation(act: Activity, ts: int | None = None) -> tuple[str, object]:
     mk = act.spawn(tiw, f"{SYSTEM32}\\makecab.exe", f"C:\\Windows\\system32\\makecab.exe {log} {cab}",
                    ts + 60_000, cwd="C:\\Windows\\system32\\")
     act.chunk.events.append(sysmon.file_create(ts + 61_500, mk, cab))
-    del ti
     return cab, mk
 
 
@@ -167,7 +166,7 @@ def build_job(act: Activity) -> None:
     act.chunk.events.append(sysmon.file_create(t + 2000, link, f"C:\\build\\{proj}\\bin\\Release\\{proj}.exe"))
 
 
-def driver_packaging(act: Activity, ts: int | None = None) -> tuple[str, str, object]:
+def driver_packaging(act: Activity, ts: int | None = None) -> tuple[str, str, Proc]:
     """Build server: makecab /F with a local DDF packaging a driver for submission (benign)."""
     st = act.state
     assert st.services is not None
@@ -196,7 +195,6 @@ def wsus_sync(act: Activity) -> None:
         ip = site.ips[i % len(site.ips)]
         uid, sport = act.tcp(svc, ts + i * 4000, ip, 80, site.domain, "http", ob=800,
                              rb=act.rng.randrange(1_000_000, 40_000_000), duration=30.0)
-        from cabhunt.simulate import netrec
         kb = act.rng.randrange(5000000, 5040000)
         uri = f"/c/msdownload/update/software/secu/2026/02/windows10.0-kb{kb}-x64_{kb:x}.cab"
         act.chunk.net.append(netrec.http(ts + i * 4000 + 10, uid, act.host.ip, sport, ip, 80, "GET", site.domain,

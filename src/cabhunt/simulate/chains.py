@@ -209,7 +209,6 @@ def _followons(act: Activity, job: Job, shell: Proc, ts: int, members: list[tupl
 
 def _run_cbs(act: Activity, job: Job, ts: int, store: ArtifactStore, rng: random.Random) -> dict[str, Any]:
     cab, mk = background.cbs_rotation(act, ts)
-    assert isinstance(mk, Proc)
     h = act.host
     when = datetime.fromtimestamp(ts / 1000, UTC)
     log_name = cab.rsplit("\\", 1)[-1][:-4] + ".log"
