@@ -285,6 +285,18 @@ def test_cli_summary_and_usage(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "file")])
     assert res.exit_code == 2
+    res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "file" / "sub"), "--events", "10"])
+    assert res.exit_code == 1
+
+
+def test_rerun_replaces_previous_output(tmp_path: Path) -> None:
+    simulate(tmp_path, hosts=8, events=800, seed=1, days=3)
+    simulate(tmp_path, hosts=5, events=300, seed=1, days=2)
+    hosts = {p.name for p in (tmp_path / "logs").iterdir()}
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    assert hosts == {h["name"] for h in m["hosts"]}
+    assert sum(1 for p in (tmp_path / "logs").rglob("*") if p.is_file()) == sum(
+        1 for f in m["files"] if f["host"] is not None)
 
 
 def test_smallest_fleet_keeps_every_scenario_consistent(tmp_path: Path) -> None:

@@ -153,6 +153,19 @@ class _Sink:
             self.manifest.files.append(FileEntry(str(f.path.relative_to(self.out)), fmt, None, f.records, True))
 
 
+def _clear_previous_run(out: Path) -> None:
+    """A folder holding an earlier run's manifest is rewritten whole, so no stale file survives."""
+    if not (out / "manifest.json").is_file():
+        return
+    import shutil
+
+    for name in ("logs", "network", "artifacts"):
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+    for name in ("manifest.json", "allowlist.yaml"):
+        (out / name).unlink(missing_ok=True)
+
+
 def simulate(out: Path, hosts: int, events: int, seed: int, start: datetime | None = None,
              days: int = 21, progress: Callable[[int, int], None] | None = None) -> Manifest:
     """Write a simulated fleet's logs, artifacts, manifest.json and allowlist.yaml under ``out``.
@@ -164,6 +177,7 @@ def simulate(out: Path, hosts: int, events: int, seed: int, start: datetime | No
         raise ValueError("days must be at least 1")
     start = (start or DEFAULT_START).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     out.mkdir(parents=True, exist_ok=True)
+    _clear_previous_run(out)
     fleet = plan_fleet(max(MIN_HOSTS, hosts), seed)
     manifest = Manifest(seed=seed, hosts_requested=hosts, events_requested=events, start=start.isoformat(),
                         days=days)
