@@ -136,6 +136,19 @@ def test_scenario_linkage(run: Path, manifest: dict[str, Any]) -> None:
                        for _, eid, d in fs_recs), s["name"]
 
 
+def test_workstations_rest_at_weekends(manifest: dict[str, Any]) -> None:
+    ws = {h["name"] for h in manifest["hosts"] if h["role"] == "workstation"}
+    for f in manifest["files"]:
+        if f["host"] in ws:
+            day = datetime.strptime(Path(f["path"]).name.rsplit("_", 1)[-1].split(".")[0], "%Y-%m-%d")
+            assert day.weekday() < 5, f["path"]
+    for s in manifest["scenarios"]:
+        if s["host"] in ws:
+            assert datetime.fromisoformat(s["timestamp"].replace("Z", "+00:00")).weekday() < 5
+    servers = [f for f in manifest["files"] if f["host"] == "FS01"]
+    assert len({Path(f["path"]).name.rsplit("_", 1)[-1] for f in servers}) == manifest["days"]
+
+
 def test_follow_on_activity_present(run: Path, manifest: dict[str, Any]) -> None:
     cmds: list[str] = []
     reg: list[str] = []

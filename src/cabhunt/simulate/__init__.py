@@ -61,8 +61,13 @@ def _rng(seed: int, *parts: object) -> random.Random:
     return random.Random(int.from_bytes(h, "big"))
 
 
+def _active(host: Host, day: datetime) -> bool:
+    """Workstations are switched off at weekends; servers run every day."""
+    return host.role != "workstation" or day.weekday() < 5
+
+
 def _schedule(fleet: Fleet, start: datetime, days: int, seed: int) -> dict[tuple[str, int], list[tuple[int, Job]]]:
-    """Place every scenario on (host, day) at a working-hours time, spread over the last two thirds."""
+    """Place every scenario on an active (host, day) at a working-hours time, over the last two thirds."""
     rng = _rng(seed, "schedule")
     first = min(days - 1, days // 3)
     span = max(1, days - first)
@@ -71,8 +76,8 @@ def _schedule(fleet: Fleet, start: datetime, days: int, seed: int) -> dict[tuple
     for i, (job, host) in enumerate(jobs(fleet, start)):
         day = first + (i * 5 + rng.randrange(span)) % span
         slot = rng.randrange(0, 28)
-        for _ in range(200):  # a free quarter hour between 09:00 and 16:00 on that host-day
-            if (host.name, day, slot) not in used:
+        for _ in range(400):  # a free quarter hour between 09:00 and 16:00 on a day the host is on
+            if (host.name, day, slot) not in used and _active(host, start + timedelta(days=day)):
                 break
             slot = rng.randrange(0, 28)
             day = first + (day - first + 1) % span
@@ -188,7 +193,8 @@ def simulate(out: Path, hosts: int, events: int, seed: int, start: datetime | No
     store = ArtifactStore(out / "artifacts")
     plan = _schedule(fleet, start, days, seed)
     n_scen = sum(len(v) for v in plan.values())
-    total_weight = sum(_ROLE_WEIGHT[h.role] for h in fleet.hosts) * days
+    total_weight = sum(_ROLE_WEIGHT[h.role] for d in range(days) for h in fleet.hosts
+                       if _active(h, start + timedelta(days=d)))
     per_unit = max(0.0, events - 60 * n_scen) / total_weight
     sink = _Sink(out, compress=events >= 200_000, manifest=manifest)
     states = {h.name: HostState(h) for h in fleet.hosts}
@@ -199,6 +205,9 @@ def simulate(out: Path, hosts: int, events: int, seed: int, start: datetime | No
         net_day: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
         pending: dict[str, list[Ev]] = {}
         for host in fleet.hosts:
+            scheduled = plan.get((host.name, d), [])
+            if not _active(host, day) and not scheduled:
+                continue
             rng = _rng(seed, host.name, d)
             chunk = Chunk()
             st = states[host.name]
@@ -209,7 +218,7 @@ def simulate(out: Path, hosts: int, events: int, seed: int, start: datetime | No
                 act.user_logon(boot + rng.randrange(60_000, 600_000))
             elif not st.booted:
                 act.boot(day_ms + 5000)
-            for ms, job in sorted(plan.get((host.name, d), []), key=lambda x: x[0]):
+            for ms, job in sorted(scheduled, key=lambda x: x[0]):
                 rec = run_job(act, job, day_ms + ms, store, _rng(seed, job.name))
                 manifest.scenarios.append(rec)
                 if job.allowlist:
