@@ -16,7 +16,8 @@ Output layout under ``out``::
     manifest.json                                     ground truth (hosts, files, scenarios, artifacts)
     allowlist.yaml                                    entries for the allowlist scenarios
 
-Host logs are gzip-compressed when ``events`` >= 200,000. Windows records name the host by
+Workstations are off at weekends (no files for those days); servers run every day. Host logs are
+gzip-compressed when ``events`` >= 200,000. Windows records name the host by
 FQDN (``Computer`` / ``winlog.computer_name``); artifact folders use the short host name.
 """
 
