@@ -13,6 +13,8 @@ from cabhunt.errors import Problems
 def investigated(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, list]:  # type: ignore[type-arg]
     simulate = pytest.importorskip("cabhunt.simulate", reason="simulator not available yet").simulate
     detect = pytest.importorskip("cabhunt.detect", reason="detection not available yet").detect
+    for reader in ("cabhunt.ingest.winxml", "cabhunt.ingest.zeek", "cabhunt.ingest.squid"):
+        pytest.importorskip(reader, reason="the simulator writes Windows XML, Zeek and Squid logs")
     from cabhunt.ingest import ingest_paths
     from cabhunt.investigate import InvestigationContext, investigate
     from cabhunt.store import Store
