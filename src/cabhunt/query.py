@@ -1,0 +1,44 @@
+"""The one place where cabhunt executes Ibis expressions.
+
+Detection, correlation and investigation build engine-neutral Ibis expressions and run them
+through :func:`rows` / :func:`scalar`, so that (a) the same code runs on DuckDB and on Spark and
+(b) a test can record every query actually executed and compile it for other SQL dialects
+(the portability guard).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+_recording: list[Any] | None = None
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[Any]]:
+    """Collect every expression executed inside the block (for the portability guard)."""
+    global _recording
+    previous, _recording = _recording, []
+    try:
+        yield _recording
+    finally:
+        _recording = previous
+
+
+def _note(expr: Any) -> None:
+    if _recording is not None:
+        _recording.append(expr)
+
+
+def rows(expr: Any) -> list[dict[str, Any]]:
+    """Execute an Ibis table expression and return its rows as dicts (column name -> value)."""
+    _note(expr)
+    return list(expr.to_pyarrow().to_pylist())
+
+
+def scalar(expr: Any) -> Any:
+    """Execute an Ibis scalar expression (a count, a min) and return the Python value."""
+    _note(expr)
+    value = expr.to_pyarrow()
+    return value.as_py() if hasattr(value, "as_py") else value
