@@ -1,75 +1,197 @@
 """Batches of raw JSON records -> the events table, normalized by a compiled field map in SQL.
 
-Each batch becomes an Arrow table registered with DuckDB; one statement parses every record
-once into a staging table (all the map's JSON paths at a time), one counts the broken and
-skipped records, one INSERT ... SELECT writes the events. No per-record Python work.
+Records are buffered per field map across files (a fleet collection is thousands of small EVTX
+files; one SQL round per file would cost more than the parsing) and flushed as one Arrow
+table: one statement parses every record once into a staging table (all the map's JSON paths
+at a time), one counts broken and skipped records per file, one INSERT ... SELECT writes the
+events. No per-record Python work.
+
+Transactions always end at a file boundary: the events of a file and its ledger row are
+committed together, so an interrupted run never leaves part of a file without its ledger row
+(and the next run reads that file again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
-from cabhunt.ingest.batch import Batch
-from cabhunt.ingest.ledger import FileStats
+from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch
+from cabhunt.ingest.ledger import REPORT_PER_FILE, FileStats
 from cabhunt.normalize import CompiledMap
 from cabhunt.store import Store
 
-_FIRST_BAD = 5
+COMMIT_SECONDS = 10.0
 
 
-def load_batches(
-    store: Store,
-    cmap: CompiledMap,
-    batches: Iterable[Batch],
-    stats: FileStats,
-    *,
-    key: str | None = None,
-    record_label: str = "line",
-) -> None:
-    """Normalize and store every batch; counts land in ``stats``."""
-    import numpy as np
-    import pyarrow as pa
+@dataclass
+class _Source:
+    """A file feeding the buffer: its stats and the per-file values the SQL needs."""
 
-    duck = store.duck
-    digest16 = stats.sha256[:16]
-    insert = cmap.events_sql("_cabhunt_stage", digest16=digest16, src_file=str(stats.path), src_format=stats.format, key=key)
-    reasons = cmap.reasons_sql("_cabhunt_stage", key=key)
-    for batch in batches:
+    stats: FileStats
+    key: str | None
+    label: str
+
+
+@dataclass
+class _Pending:
+    cmap: CompiledMap
+    tables: list[Any] = field(default_factory=list)  # pyarrow tables (fk, id, line)
+    records: int = 0
+    nbytes: int = 0
+
+
+class Loader:
+    """Collects batches from many files and writes them with few, large SQL statements."""
+
+    def __init__(self, store: Store, *, flush_records: int = BATCH_RECORDS, flush_bytes: int = BATCH_BYTES) -> None:
+        self.store = store
+        self.flush_records = flush_records
+        self.flush_bytes = flush_bytes
+        self._sources: dict[int, _Source] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._done: list[FileStats] = []
+        self._in_tx = False
+        self._next_fk = 0
+        self._last_commit = time.monotonic()
+
+    # -- feeding -------------------------------------------------------------------------------
+    def open_file(self, stats: FileStats, *, key: str | None, label: str) -> int:
+        """Register a file about to be read; returns its key in the staging tables."""
+        if not self._in_tx:
+            self.store.begin()
+            self._in_tx = True
+        self._next_fk += 1
+        fk = self._next_fk
+        self._sources[fk] = _Source(stats, key, label)
+        return fk
+
+    def pending_digest(self, sha256: str) -> str | None:
+        """The path of a file with this digest read in this run but not committed yet."""
+        for src in self._sources.values():
+            if src.stats.sha256 == sha256 and src.stats.status != "failed":
+                return str(src.stats.path)
+        return None
+
+    def add(self, fk: int, cmap: CompiledMap, batch: Batch) -> None:
+        import numpy as np
+        import pyarrow as pa
+
         if not batch.texts:
-            continue
+            return
         if batch.ids is not None:
             ids = pa.array(batch.ids, type=pa.int64())
         else:
             ids = pa.array(np.arange(batch.first_id, batch.first_id + len(batch.texts), dtype=np.int64))
-        table = pa.table({"id": ids, "line": pa.array(batch.texts, type=pa.string())})
+        lines = pa.array(batch.texts, type=pa.string())
+        table = pa.table({"_fk": pa.array(np.full(len(batch.texts), fk, dtype=np.int32)), "id": ids, "line": lines})
+        pending = self._pending.setdefault(cmap.shape, _Pending(cmap))
+        pending.tables.append(table)
+        pending.records += len(batch.texts)
+        pending.nbytes += lines.nbytes
+        if pending.records >= self.flush_records or pending.nbytes >= self.flush_bytes:
+            self._flush(pending)
+
+    def file_done(self, stats: FileStats) -> None:
+        """The file is fully read; commit when enough has accumulated."""
+        self._done.append(stats)
+        volume = sum(p.records for p in self._pending.values())
+        nbytes = sum(p.nbytes for p in self._pending.values())
+        if (
+            volume >= self.flush_records
+            or nbytes >= self.flush_bytes
+            or time.monotonic() - self._last_commit > COMMIT_SECONDS
+        ):
+            self.commit()
+
+    def commit(self) -> None:
+        """Flush everything buffered, write the ledger rows of finished files, commit."""
+        for pending in list(self._pending.values()):
+            self._flush(pending)
+        for stats in self._done:
+            stats.finish()
+            self.store.record_ledger(stats.row())
+        self._done = []
+        if self._in_tx:
+            self.store.commit()
+            self._in_tx = False
+        self._sources.clear()  # commits happen between files: none is open
+        self._last_commit = time.monotonic()
+
+    def abort(self) -> None:
+        """Drop everything since the last commit (the files will be read again next time)."""
+        self._pending.clear()
+        self._done = []
+        self._sources.clear()
+        if self._in_tx:
+            self.store.rollback()
+            self._in_tx = False
+
+    # -- SQL -----------------------------------------------------------------------------------
+    def _flush(self, pending: _Pending) -> None:
+        import pyarrow as pa
+
+        if not pending.tables:
+            return
+        table = pa.concat_tables(pending.tables)
+        pending.tables, pending.records, pending.nbytes = [], 0, 0
+        fks = sorted(self._sources)
+        files = pa.table(
+            {
+                "_fk": pa.array(fks, type=pa.int32()),
+                "_uid_prefix": [self._sources[k].stats.sha256[:16] + ":" for k in fks],
+                "_src_file": [str(self._sources[k].stats.path) for k in fks],
+                "_src_format": [self._sources[k].stats.format for k in fks],
+                "_default_key": [self._sources[k].key for k in fks],
+            }
+        )
+        duck = self.store.duck
         duck.register("_cabhunt_batch", table)
+        duck.register("_cabhunt_files", files)
         try:
             duck.execute(
                 "CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS "
-                "SELECT id, line, try(json_extract_string(line, ?::VARCHAR[])) AS v "
-                "FROM (SELECT id, rtrim(line, e' \\t\\r\\n') AS line FROM _cabhunt_batch) WHERE line <> ''",
-                [cmap.paths],
+                "SELECT b._fk, b.id, b.line, try(json_extract_string(b.line, ?::VARCHAR[])) AS v, "
+                "f._uid_prefix, f._src_file, f._src_format, f._default_key "
+                "FROM (SELECT _fk, id, rtrim(line, e' \\t\\r\\n') AS line FROM _cabhunt_batch) b "
+                "JOIN _cabhunt_files f USING (_fk) WHERE b.line <> ''",
+                [pending.cmap.paths],
             )
         finally:
             duck.unregister("_cabhunt_batch")
-        total, bad = duck.execute(
-            "SELECT count(*), count(*) FILTER (WHERE v IS NULL) FROM _cabhunt_stage"
-        ).fetchall()[0]
-        stats.records_read += int(total)
-        if bad:
-            shown = max(0, _FIRST_BAD - stats.errors)
-            first: list[int] = []
-            if shown:
-                first = [
-                    int(r[0])
-                    for r in duck.execute(
-                        f"SELECT id FROM _cabhunt_stage WHERE v IS NULL ORDER BY id LIMIT {shown}"
-                    ).fetchall()
-                ]
-            for rec in first:
-                stats.error("not valid JSON", rec, label=record_label)
-            stats.errors += int(bad) - len(first)
-        for reason, count in duck.execute(reasons).fetchall():
-            stats.skip(str(reason), int(count))
-        stats.normalized += store.append_events(insert)
-    duck.execute("DROP TABLE IF EXISTS _cabhunt_stage")
+            duck.unregister("_cabhunt_files")
+        self._count(pending.cmap)
+        self.store.append_events(pending.cmap.events_sql("_cabhunt_stage"))
+        duck.execute("DROP TABLE IF EXISTS _cabhunt_stage")
+
+    def _count(self, cmap: CompiledMap) -> None:
+        duck = self.store.duck
+        per_file = duck.execute(
+            "SELECT _fk, count(*), count(*) FILTER (WHERE v IS NULL) FROM _cabhunt_stage GROUP BY _fk"
+        ).fetchall()
+        any_bad = False
+        for fk, total, bad in per_file:
+            stats = self._sources[int(fk)].stats
+            stats.records_read += int(total)
+            any_bad = any_bad or bool(bad)
+        if any_bad:
+            first = duck.execute(
+                f"SELECT _fk, id FROM _cabhunt_stage WHERE v IS NULL "
+                f"QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} ORDER BY _fk, id"
+            ).fetchall()
+            shown: dict[int, int] = {}
+            for fk, rec in first:
+                src = self._sources[int(fk)]
+                if src.stats.errors < REPORT_PER_FILE:
+                    src.stats.error("not valid JSON", int(rec), label=src.label)
+                    shown[int(fk)] = shown.get(int(fk), 0) + 1
+            for fk, _total, bad in per_file:
+                if bad:
+                    self._sources[int(fk)].stats.errors += int(bad) - shown.get(int(fk), 0)
+        for fk, keep, reason, count in duck.execute(cmap.counts_sql("_cabhunt_stage")).fetchall():
+            stats = self._sources[int(fk)].stats
+            if keep:
+                stats.normalized += int(count)
+            else:
+                stats.skip(str(reason), int(count))

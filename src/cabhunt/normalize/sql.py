@@ -28,6 +28,9 @@ from cabhunt.normalize.fieldmap import (
 from cabhunt.schema import EVENT_COLUMNS
 
 # Columns computed in the last step from the others (never taken from a map directly).
+# Staging columns carried through every level of the compiled SELECT.
+_PASS = "_fk, id, line, v, _uid_prefix, _src_file, _src_format, _default_key"
+_PASS_OUT = "_fk, id, line, _uid_prefix, _src_file, _src_format"
 _DERIVED = {"event_uid", "process_name", "process_parent_name", "src_file", "src_format", "src_record_id", "raw"}
 
 
@@ -130,30 +133,34 @@ class CompiledMap:
     shape: str
     paths: list[str]
     prepared_sql: str  # staging table -> one row per JSON record: id, line, _keep, _reason, columns
-    default_key: str | None = None
     skip_reason_unused: str = "event id not used"
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def events_sql(self, stage: str, *, digest16: str, src_file: str, src_format: str, key: str | None = None) -> str:
-        """SELECT of the event columns (schema order) for the kept records of ``stage``."""
-        inner = self._inner(stage, key)
+    def events_sql(self, stage: str) -> str:
+        """SELECT of the event columns (schema order) for the kept records of ``stage``.
+
+        ``stage`` carries, besides ``id``/``line``/``v``, the per-file columns ``_fk``,
+        ``_uid_prefix`` (``<digest16>:``), ``_src_file``, ``_src_format`` and ``_default_key``.
+        """
         cols = []
         for name, typ in EVENT_COLUMNS.items():
-            cols.append(f'try_cast({self._final(name, digest16, src_file, src_format)} AS {typ}) AS "{name}"')
-        return f"SELECT {', '.join(cols)} FROM ({inner}) WHERE _keep"
+            cols.append(f'try_cast({self._final(name)} AS {typ}) AS "{name}"')
+        return f"SELECT {', '.join(cols)} FROM ({self._inner(stage)}) WHERE _keep"
 
-    def reasons_sql(self, stage: str, key: str | None = None) -> str:
-        """Skip reasons and their counts for the records of ``stage`` that are not stored."""
-        return f"SELECT _reason, count(*) FROM ({self._inner(stage, key)}) WHERE NOT _keep GROUP BY _reason"
+    def counts_sql(self, stage: str) -> str:
+        """Per file: how many records are kept, and how many are skipped for which reason."""
+        return (
+            f"SELECT _fk, _keep, CASE WHEN _keep THEN NULL ELSE _reason END AS reason, count(*) "
+            f"FROM ({self._inner(stage)}) GROUP BY ALL"
+        )
 
-    def _inner(self, stage: str, key: str | None) -> str:
-        k = key if key is not None else self.default_key
-        return self.prepared_sql.replace("{stage}", stage).replace("{default_key}", sql_literal(k))
+    def _inner(self, stage: str) -> str:
+        return self.prepared_sql.replace("{stage}", stage)
 
     @staticmethod
-    def _final(name: str, digest16: str, src_file: str, src_format: str) -> str:
+    def _final(name: str) -> str:
         if name == "event_uid":
-            return f"{sql_literal(digest16 + ':')} || CAST(id AS VARCHAR)"
+            return "_uid_prefix || CAST(id AS VARCHAR)"
         if name in ("process_name", "process_parent_name"):
             src = "process_executable" if name == "process_name" else "process_parent_executable"
             return f"nullif(lower(regexp_extract({src}, '[^\\\\/]+$')), '')"
@@ -163,10 +170,8 @@ class CompiledMap:
             return "coalesce(user_name, CASE WHEN contains(_user, '\\') THEN nullif(substr(_user, strpos(_user, '\\') + 1), '') ELSE nullif(nullif(_user, ''), '-') END)"
         if name == "user_domain":
             return "coalesce(user_domain, CASE WHEN contains(_user, '\\') THEN nullif(substr(_user, 1, strpos(_user, '\\') - 1), '') END)"
-        if name == "src_file":
-            return sql_literal(src_file)
-        if name == "src_format":
-            return sql_literal(src_format)
+        if name in ("src_file", "src_format"):
+            return f"_{name}"
         if name == "src_record_id":
             return "coalesce(_record_id, id)"
         if name == "raw":
@@ -263,7 +268,7 @@ def _windows(shape: str) -> CompiledMap:
     cols.append(f"{column('user')} AS _user")
 
     level1 = (
-        f"SELECT id, line, v, {code} AS _code, {channel} AS _channel, {provider} AS _provider, "
+        f"SELECT {_PASS}, {code} AS _code, {channel} AS _channel, {provider} AS _provider, "
         f"{host} AS _host, {record_id} AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
     )
     level2 = (
@@ -275,7 +280,7 @@ def _windows(shape: str) -> CompiledMap:
         f"SELECT *, coalesce({' OR '.join(keep_terms)}, false) AS _keep, "
         f"CASE WHEN _code IS NULL THEN 'no event id' ELSE 'event id not used' END AS _reason FROM ({level2})"
     )
-    prepared = f"SELECT id, line, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3})"
+    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3})"
     return CompiledMap(shape=shape, paths=paths.paths, prepared_sql=prepared)
 
 
@@ -291,7 +296,8 @@ def _keyed(shape: str) -> CompiledMap:
         return f"$.{quote_key(name)}"
 
     key_field = spec.get("key_field")
-    key_expr = f"coalesce(nullif({paths.ref(field_path(key_field))}, ''), {{default_key}})" if key_field else "{default_key}"
+    default = f"coalesce(_default_key, {sql_literal(spec.get('default_key'))})"
+    key_expr = f"coalesce(nullif({paths.ref(field_path(key_field))}, ''), {default})" if key_field else default
     types: dict[str, dict[str, Any]] = spec["types"]
     common = spec.get("common") or {}
     branches: dict[str, dict[str, list[str]]] = {}
@@ -326,18 +332,17 @@ def _keyed(shape: str) -> CompiledMap:
     cols.append("NULL::VARCHAR AS _user")
     type_list = ", ".join(sql_literal(t) for t in types)
     level1 = (
-        f"SELECT id, line, v, {key_expr} AS _key, NULL::BIGINT AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
+        f"SELECT {_PASS}, {key_expr} AS _key, NULL::BIGINT AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
     )
     level2 = (
         f"SELECT *, coalesce(_key IN ({type_list}), false) AS _keep, "
         f"CASE WHEN _key IS NULL THEN 'unknown log type' ELSE 'log type not used' END AS _reason FROM ({level1})"
     )
-    prepared = f"SELECT id, line, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level2})"
+    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level2})"
     return CompiledMap(
         shape=shape,
         paths=paths.paths,
         prepared_sql=prepared,
-        default_key=spec.get("default_key"),
         skip_reason_unused="log type not used",
     )
 

@@ -1,0 +1,78 @@
+"""The DuckDB store: lifetime, tables, ledger and alert round trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cabhunt.model import Alert, RuleRef
+from cabhunt.schema import COLUMN_NAMES
+from cabhunt.store import Store
+
+
+def _alert(score: int, host: str = "WS01") -> dict[str, object]:
+    alert = Alert(
+        timestamp="2026-03-02T10:15:04.123Z",
+        rule=RuleRef(id="CNC-E-2726320-168", name="Makecab Download and CAB Creation", slug="makecab_download_cab", uuid="u"),
+        host=host,
+        process={"entity_id": "{guid}"},
+        score=score,
+    )
+    return alert.to_dict()
+
+
+def test_temporary_store_is_removed_on_close() -> None:
+    store = Store.open()
+    path = store.path
+    assert path.exists()
+    store.close()
+    assert not path.exists()
+    assert not path.parent.exists()
+
+
+def test_file_store_keeps_events_ledger_and_alerts(tmp_path: Path) -> None:
+    db = tmp_path / "fleet.duckdb"
+    with Store.open(db, memory_limit="512MB", threads=1) as store:
+        assert tuple(store.events().columns) == COLUMN_NAMES
+        store.record_ledger({"path": "a.evtx", "sha256": "ab" * 32, "format": "evtx", "status": "ok",
+                             "records_read": 3, "normalized": 2, "skipped": {"event id not used": 1}, "errors": 0})
+        store.save_alerts([_alert(40)])
+        settings = dict(store.duck.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'TimeZone')").fetchall())
+        assert settings["threads"] == "1"
+        assert settings["TimeZone"] == "UTC"
+    assert db.exists()
+    with Store.open(db) as store:
+        rows = store.ledger()
+        assert len(rows) == 1
+        assert rows[0]["skipped"] == {"event id not used": 1}
+        assert rows[0]["error_messages"] == []
+        assert store.has_digest("ab" * 32) == "a.evtx"
+        assert store.has_digest("cd" * 32) is None
+        assert len(store.alerts()) == 1
+
+
+def test_alerts_upsert_by_id() -> None:
+    with Store.open() as store:
+        first = _alert(40)
+        store.save_alerts([first])
+        again = _alert(90)
+        assert again["event"]["id"] == first["event"]["id"]  # type: ignore[index]
+        store.save_alerts([again, _alert(10, host="WS02")])
+        docs = store.alerts()
+        assert len(docs) == 2
+        loaded = store.load_alert(first["event"]["id"])  # type: ignore[index]
+        assert loaded is not None
+        assert loaded["cabhunt"]["score"] == 90
+        assert Alert.from_dict(loaded).score == 90
+        assert store.load_alert("nope") is None
+        store.save_alerts([])
+
+
+def test_ledger_row_replaced_for_same_path_and_digest() -> None:
+    with Store.open() as store:
+        row = {"path": "x.log", "sha256": "", "format": "unknown", "status": "failed", "error_messages": ["gone"]}
+        store.record_ledger(row)
+        store.record_ledger(row)
+        assert len(store.ledger()) == 1
+        # a failed row never counts as "already ingested"
+        assert store.has_digest("") is None
