@@ -30,9 +30,12 @@ def _eval(con: duckdb.DuckDBPyConnection, expr: str, value: str | None) -> objec
 def test_every_map_compiles_to_valid_sql(con: duckdb.DuckDBPyConnection, shape: str) -> None:
     cmap = compile_map(shape)
     assert cmap.paths and all(p.startswith("$") for p in cmap.paths)
+    assert "__cabhunt_p" not in cmap.prepared_sql
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE st (_fk INTEGER, id BIGINT, line VARCHAR, v VARCHAR[], _uid_prefix VARCHAR, "
-        "_src_file VARCHAR, _src_format VARCHAR, _default_key VARCHAR)"
+        "CREATE OR REPLACE TEMP TABLE st AS SELECT 1::INTEGER AS _fk, 1::BIGINT AS id, '{}' AS line, "
+        "json_transform('{}', ?) AS _s, 'p:' AS _uid_prefix, 'f' AS _src_file, ? AS _src_format, "
+        "NULL::VARCHAR AS _default_key WHERE false",
+        [cmap.structure, shape],
     )
     rel = con.execute(cmap.events_sql("st"))
     assert [d[0] for d in rel.description] == list(EVENT_COLUMNS)
@@ -118,3 +121,23 @@ def test_sha256_from_hashes_string(con: duckdb.DuckDBPyConnection) -> None:
     assert _eval(con, sha256_expr("X"), f"SHA1=AB,MD5=CD,SHA256={digest},IMPHASH=EF") == digest.lower()
     assert _eval(con, sha256_expr("X"), digest) == digest.lower()
     assert _eval(con, sha256_expr("X"), "MD5=CD") is None
+
+
+def test_path_segments_and_prefix_paths(con: duckdb.DuckDBPyConnection) -> None:
+    from cabhunt.normalize.sql import PathTable, path_segments
+
+    assert path_segments('$.a."b.c"."#x"') == ["a", "b.c", "#x"]
+    with pytest.raises(FieldMapError):
+        path_segments("a.b")
+    table = PathTable()
+    whole = table.ref("$.E.ID")
+    inner = table.ref('$.E.ID."#text"')
+    assert table.ref('$."E"."ID"') == whole  # one spelling per path
+    sql = table.resolve(f"SELECT {whole} AS a, {inner} AS b FROM (SELECT json_transform(?, ?) AS _s)")
+    assert con.execute(sql, ['{"E": {"ID": 7}}', table.structure()]).fetchall() == [("7", None)]
+    assert con.execute(sql, ['{"E": {"ID": {"#text": 8}}}', table.structure()]).fetchall() == [('{"#text":8}', "8")]
+    clash = PathTable()
+    clash.ref("$.Channel")
+    clash.ref("$.channel")
+    with pytest.raises(FieldMapError):
+        clash.structure()

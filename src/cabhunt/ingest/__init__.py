@@ -1,8 +1,8 @@
 """Getting logs into the store: walk, sniff, read, normalize (in DuckDB), account in the ledger.
 
-Each file is one transaction: its events and its ledger row are committed together, so an
-interrupted run never leaves half a file behind, and a file whose digest is already in the
-ledger is skipped -- re-ingesting adds nothing.
+A file's events count only once its ledger row is written (a run interrupted in between is
+cleaned up by the next one), and a file whose digest is already in the ledger is skipped --
+re-ingesting adds nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def ingest_paths(
 
     started = time.perf_counter()
     summary = IngestSummary()
+    for path in store.recover():
+        problems.add(path, "an earlier ingest of this file was interrupted; its events were removed and it is read again")
     files = list(iter_files([Path(p) for p in paths], problems))
     loader = Loader(store)
     done: list[FileStats] = []
@@ -162,9 +164,11 @@ def _load(loader: Loader, stats: FileStats, found: Detected) -> None:
         from cabhunt.ingest.ndjson import read_ndjson
 
         batches = read_ndjson(stats.path)
+    from cabhunt.ingest.prefetch import prefetch
+
     fk = loader.open_file(stats, key=found.key, label=label)
     try:
-        for batch in batches:
+        for batch in prefetch(batches):
             loader.add(fk, cmap, batch)
     except (OSError, EOFError, UnicodeError, zlib.error) as exc:
         # What was read before the failure is kept (and counted); the rest is reported.

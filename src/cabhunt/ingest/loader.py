@@ -6,9 +6,11 @@ table: one statement parses every record once into a staging table (all the map'
 at a time), one counts broken and skipped records per file, one INSERT ... SELECT writes the
 events. No per-record Python work.
 
-Transactions always end at a file boundary: the events of a file and its ledger row are
-committed together, so an interrupted run never leaves part of a file without its ledger row
-(and the next run reads that file again).
+Every statement commits on its own (no long transactions holding a whole file in memory, and a
+failed statement can be retried). A file is marked *pending* in the store before its first
+events are written and gets its ledger row when its last ones are; a run that dies in between
+leaves the mark, and the next run deletes that file's events and reads it again
+(:meth:`Store.recover`), so a file is never half in the store.
 """
 
 from __future__ import annotations
@@ -52,16 +54,13 @@ class Loader:
         self._sources: dict[int, _Source] = {}
         self._pending: dict[str, _Pending] = {}
         self._done: list[FileStats] = []
-        self._in_tx = False
         self._next_fk = 0
         self._last_commit = time.monotonic()
 
     # -- feeding -------------------------------------------------------------------------------
     def open_file(self, stats: FileStats, *, key: str | None, label: str) -> int:
         """Register a file about to be read; returns its key in the staging tables."""
-        if not self._in_tx:
-            self.store.begin()
-            self._in_tx = True
+        self.store.mark_pending(stats.sha256, str(stats.path))
         self._next_fk += 1
         fk = self._next_fk
         self._sources[fk] = _Source(stats, key, label)
@@ -78,17 +77,18 @@ class Loader:
         import numpy as np
         import pyarrow as pa
 
-        if not batch.texts:
+        n = len(batch)
+        if not n:
             return
         if batch.ids is not None:
-            ids = pa.array(batch.ids, type=pa.int64())
+            ids = pa.array(np.asarray(batch.ids, dtype=np.int64))
         else:
-            ids = pa.array(np.arange(batch.first_id, batch.first_id + len(batch.texts), dtype=np.int64))
-        lines = pa.array(batch.texts, type=pa.string())
-        table = pa.table({"_fk": pa.array(np.full(len(batch.texts), fk, dtype=np.int32)), "id": ids, "line": lines})
+            ids = pa.array(np.arange(batch.first_id, batch.first_id + n, dtype=np.int64))
+        lines = batch.arrow if batch.arrow is not None else pa.array(batch.texts, type=pa.string())
+        table = pa.table({"_fk": pa.array(np.full(n, fk, dtype=np.int32)), "id": ids, "line": lines})
         pending = self._pending.setdefault(cmap.shape, _Pending(cmap))
         pending.tables.append(table)
-        pending.records += len(batch.texts)
+        pending.records += n
         pending.nbytes += lines.nbytes
         if pending.records >= self.flush_records or pending.nbytes >= self.flush_bytes:
             self._flush(pending)
@@ -112,24 +112,20 @@ class Loader:
         for stats in self._done:
             stats.finish()
             self.store.record_ledger(stats.row())
+            self.store.clear_pending(stats.sha256)
         self._done = []
-        if self._in_tx:
-            self.store.commit()
-            self._in_tx = False
         self._sources.clear()  # commits happen between files: none is open
         self._last_commit = time.monotonic()
 
     def abort(self) -> None:
-        """Drop everything since the last commit (the files will be read again next time)."""
+        """Forget what is buffered; files left pending are cleaned up and read again next run."""
         self._pending.clear()
         self._done = []
         self._sources.clear()
-        if self._in_tx:
-            self.store.rollback()
-            self._in_tx = False
 
     # -- SQL -----------------------------------------------------------------------------------
     def _flush(self, pending: _Pending) -> None:
+        import duckdb
         import pyarrow as pa
 
         if not pending.tables:
@@ -150,14 +146,11 @@ class Loader:
         duck.register("_cabhunt_batch", table)
         duck.register("_cabhunt_files", files)
         try:
-            duck.execute(
-                "CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS "
-                "SELECT b._fk, b.id, b.line, try(json_extract_string(b.line, ?::VARCHAR[])) AS v, "
-                "f._uid_prefix, f._src_file, f._src_format, f._default_key "
-                "FROM (SELECT _fk, id, rtrim(line, e' \\t\\r\\n') AS line FROM _cabhunt_batch) b "
-                "JOIN _cabhunt_files f USING (_fk) WHERE b.line <> ''",
-                [pending.cmap.paths],
-            )
+            try:
+                duck.execute(_stage_sql(pending.cmap, guarded=False))
+            except duckdb.InvalidInputException:
+                # Some line is not JSON: parse again, validating each line first (slower, rare).
+                duck.execute(_stage_sql(pending.cmap, guarded=True))
         finally:
             duck.unregister("_cabhunt_batch")
             duck.unregister("_cabhunt_files")
@@ -168,7 +161,7 @@ class Loader:
     def _count(self, cmap: CompiledMap) -> None:
         duck = self.store.duck
         per_file = duck.execute(
-            "SELECT _fk, count(*), count(*) FILTER (WHERE v IS NULL) FROM _cabhunt_stage GROUP BY _fk"
+            "SELECT _fk, count(*), count(*) FILTER (WHERE _s IS NULL) FROM _cabhunt_stage GROUP BY _fk"
         ).fetchall()
         any_bad = False
         for fk, total, bad in per_file:
@@ -177,7 +170,7 @@ class Loader:
             any_bad = any_bad or bool(bad)
         if any_bad:
             first = duck.execute(
-                f"SELECT _fk, id FROM _cabhunt_stage WHERE v IS NULL "
+                f"SELECT _fk, id FROM _cabhunt_stage WHERE _s IS NULL "
                 f"QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} ORDER BY _fk, id"
             ).fetchall()
             shown: dict[int, int] = {}
@@ -195,3 +188,16 @@ class Loader:
                 stats.normalized += int(count)
             else:
                 stats.skip(str(reason), int(count))
+
+
+def _stage_sql(cmap: CompiledMap, *, guarded: bool) -> str:
+    """Materialize the batch with its records parsed into ``_s`` (once per record)."""
+    structure = "'" + cmap.structure.replace("'", "''") + "'"
+    parsed = f"json_transform(b.line, {structure})"
+    if guarded:
+        parsed = f"CASE WHEN json_valid(b.line) THEN {parsed} END"
+    return (
+        "CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS "
+        f"SELECT b._fk, b.id, b.line, {parsed} AS _s, f._uid_prefix, f._src_file, f._src_format, f._default_key "
+        "FROM _cabhunt_batch b JOIN _cabhunt_files f USING (_fk)"
+    )

@@ -1,13 +1,15 @@
 """Compile a field map into DuckDB SQL over a staging table of raw records.
 
 The staging table has ``id`` (record id or line number), ``line`` (the record's JSON text) and
-``v`` -- every JSON path the map needs, extracted in one ``json_extract_string(line, [paths])``
-call so each record is parsed once (``v`` is NULL when the line is not JSON). The compiled
-SELECT then only indexes ``v``, casts and combines; the events table gets one INSERT per batch.
+``_s`` -- every JSON path the map needs, parsed in one ``json_transform(line, structure)`` call
+into a STRUCT of text fields, so each record is parsed once (``_s`` is NULL when the line is not
+JSON). The compiled SELECT then only reads struct fields, casts and combines; the events table
+gets one INSERT per flush.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from cabhunt.schema import EVENT_COLUMNS
 
 # Columns computed in the last step from the others (never taken from a map directly).
 # Staging columns carried through every level of the compiled SELECT.
-_PASS = "_fk, id, line, v, _uid_prefix, _src_file, _src_format, _default_key"
+_PASS = "_fk, id, line, _s, _uid_prefix, _src_file, _src_format, _default_key"
 _PASS_OUT = "_fk, id, line, _uid_prefix, _src_file, _src_format"
 _DERIVED = {"event_uid", "process_name", "process_parent_name", "src_file", "src_format", "src_record_id", "raw"}
 
@@ -88,17 +90,95 @@ _TRANSFORMS: dict[str, Callable[[str], str]] = {
 
 
 class PathTable:
-    """Deduplicated JSON paths; each is one element of the staging column ``v``."""
+    """The JSON paths a map reads, parsed once per record into one typed STRUCT column ``_s``.
+
+    ``ref(path)`` hands out a placeholder; :meth:`resolve` replaces it by the struct field
+    access once every path is known. A path that is a prefix of another (EVTX ``EventID`` is a
+    number, or an object with ``#text`` when it has qualifiers) is kept as JSON text and the
+    longer path is read from that small text.
+    """
 
     def __init__(self) -> None:
         self.paths: list[str] = []
         self._index: dict[str, int] = {}
 
     def ref(self, path: str) -> str:
+        path = "$" + "".join(f".{quote_key(k)}" for k in path_segments(path))  # one spelling per path
         if path not in self._index:
             self._index[path] = len(self.paths)
             self.paths.append(path)
-        return f"v[{self._index[path] + 1}]"
+        return f"__cabhunt_p{self._index[path]}__"
+
+    def structure(self) -> str:
+        """The ``json_transform`` structure: every leaf VARCHAR (numbers and objects as text)."""
+        tree: dict[str, Any] = {}
+        for segs in self._roots().values():
+            node = tree
+            for key in segs[:-1]:
+                node = node.setdefault(key, {})
+            node[segs[-1]] = "VARCHAR"
+        _check_case(tree)
+        return json.dumps(tree, ensure_ascii=False)
+
+    def resolve(self, sql: str) -> str:
+        roots = self._roots()
+        exprs: dict[str, str] = {}
+        for path in self.paths:
+            segs = path_segments(path)
+            for n in range(1, len(segs) + 1):
+                prefix = tuple(segs[:n])
+                root = next((p for p, s in roots.items() if tuple(s) == prefix), None)
+                if root is not None:
+                    break
+            assert root is not None
+            expr = "_s"
+            for key in segs[:n]:
+                expr = f"struct_extract({expr}, {sql_literal(key)})"
+            rest = segs[n:]
+            if rest:
+                sub = "$" + "".join(f".{quote_key(k)}" for k in rest)
+                expr = f"CASE WHEN left({expr}, 1) = '{{' THEN json_extract_string({expr}, {sql_literal(sub)}) END"
+            exprs[f"__cabhunt_p{self._index[path]}__"] = f"({expr})"
+        return re.sub(r"__cabhunt_p\d+__", lambda m: exprs[m.group(0)], sql)
+
+    def _roots(self) -> dict[str, list[str]]:
+        parsed = {p: path_segments(p) for p in self.paths}
+        roots = {}
+        for p, segs in parsed.items():
+            if not any(len(o) < len(segs) and segs[: len(o)] == o for o in parsed.values()):
+                roots[p] = segs
+        return roots
+
+
+def _check_case(node: dict[str, Any], where: str = "$") -> None:
+    """DuckDB matches struct keys case-insensitively: two keys differing only by case collide."""
+    seen: dict[str, str] = {}
+    for key, child in node.items():
+        if key.lower() in seen:
+            raise FieldMapError(f"keys {seen[key.lower()]!r} and {key!r} under {where} differ only by case")
+        seen[key.lower()] = key
+        if isinstance(child, dict):
+            _check_case(child, f"{where}.{key}")
+
+
+_SEGMENT = re.compile(r'\.(?:"((?:[^"\\]|\\.)*)"|([^."]+))')
+
+
+def path_segments(path: str) -> list[str]:
+    """``$.a."b.c".d`` -> ``["a", "b.c", "d"]``."""
+    if not path.startswith("$"):
+        raise FieldMapError(f"JSON path must start with $: {path!r}")
+    segs = []
+    pos = 1
+    while pos < len(path):
+        m = _SEGMENT.match(path, pos)
+        if m is None:
+            raise FieldMapError(f"bad JSON path {path!r}")
+        segs.append(m.group(1).replace('\\"', '"') if m.group(1) is not None else m.group(2))
+        pos = m.end()
+    if not segs:
+        raise FieldMapError(f"JSON path selects the whole record: {path!r}")
+    return segs
 
 
 def transform(name: str, x: str) -> str:
@@ -132,6 +212,7 @@ class CompiledMap:
 
     shape: str
     paths: list[str]
+    structure: str  # json_transform structure producing the staging column ``_s``
     prepared_sql: str  # staging table -> one row per JSON record: id, line, _keep, _reason, columns
     skip_reason_unused: str = "event id not used"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -269,7 +350,7 @@ def _windows(shape: str) -> CompiledMap:
 
     level1 = (
         f"SELECT {_PASS}, {code} AS _code, {channel} AS _channel, {provider} AS _provider, "
-        f"{host} AS _host, {record_id} AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
+        f"{host} AS _host, {record_id} AS _record_id FROM {{stage}} WHERE _s IS NOT NULL"
     )
     level2 = (
         f"SELECT *, CASE {' '.join(kind_whens)} "
@@ -281,7 +362,7 @@ def _windows(shape: str) -> CompiledMap:
         f"CASE WHEN _code IS NULL THEN 'no event id' ELSE 'event id not used' END AS _reason FROM ({level2})"
     )
     prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3})"
-    return CompiledMap(shape=shape, paths=paths.paths, prepared_sql=prepared)
+    return CompiledMap(shape=shape, paths=paths.paths, structure=paths.structure(), prepared_sql=paths.resolve(prepared))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +413,7 @@ def _keyed(shape: str) -> CompiledMap:
     cols.append("NULL::VARCHAR AS _user")
     type_list = ", ".join(sql_literal(t) for t in types)
     level1 = (
-        f"SELECT {_PASS}, {key_expr} AS _key, NULL::BIGINT AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
+        f"SELECT {_PASS}, {key_expr} AS _key, NULL::BIGINT AS _record_id FROM {{stage}} WHERE _s IS NOT NULL"
     )
     level2 = (
         f"SELECT *, coalesce(_key IN ({type_list}), false) AS _keep, "
@@ -342,7 +423,8 @@ def _keyed(shape: str) -> CompiledMap:
     return CompiledMap(
         shape=shape,
         paths=paths.paths,
-        prepared_sql=prepared,
+        structure=paths.structure(),
+        prepared_sql=paths.resolve(prepared),
         skip_reason_unused="log type not used",
     )
 
