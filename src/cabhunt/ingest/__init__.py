@@ -85,8 +85,8 @@ def ingest_paths(
 
     started = time.perf_counter()
     summary = IngestSummary()
-    for path in store.recover():
-        problems.add(path, "an earlier ingest of this file was interrupted; its events were removed and it is read again")
+    for stale in store.recover():
+        problems.add(stale, "an earlier ingest of this file was interrupted; its events were removed and it is read again")
     files = list(iter_files([Path(p) for p in paths], problems))
     loader = Loader(store)
     done: list[FileStats] = []
