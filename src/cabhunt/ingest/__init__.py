@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["IngestSummary", "ingest_file", "ingest_paths"]
 
+PREFETCH_MIN_BYTES = 8 * 1024 * 1024
+
 
 @dataclass
 class IngestSummary:
@@ -121,7 +123,7 @@ def ingest_file(loader: Loader, stats: FileStats) -> None:
     except (OSError, EOFError) as exc:
         _fail(store, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return
-    previous = store.has_digest(stats.sha256) or loader.pending_digest(stats.sha256)
+    previous = loader.known_digest(stats.sha256)
     if previous is not None:
         stats.status = "duplicate"
         stats.format = "duplicate"
@@ -167,8 +169,10 @@ def _load(loader: Loader, stats: FileStats, found: Detected) -> None:
     from cabhunt.ingest.prefetch import prefetch
 
     fk = loader.open_file(stats, key=found.key, label=label)
+    if stats.size > PREFETCH_MIN_BYTES:  # a thread per small file costs more than it saves
+        batches = prefetch(batches)
     try:
-        for batch in prefetch(batches):
+        for batch in batches:
             loader.add(fk, cmap, batch)
     except (OSError, EOFError, UnicodeError, zlib.error) as exc:
         # What was read before the failure is kept (and counted); the rest is reported.

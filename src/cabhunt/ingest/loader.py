@@ -34,6 +34,7 @@ class _Source:
     stats: FileStats
     key: str | None
     label: str
+    marked: bool = False  # pending mark written (before its first events)
 
 
 @dataclass
@@ -55,23 +56,25 @@ class Loader:
         self._pending: dict[str, _Pending] = {}
         self._done: list[FileStats] = []
         self._next_fk = 0
+        self._known: dict[str, str] | None = None
         self._last_commit = time.monotonic()
 
     # -- feeding -------------------------------------------------------------------------------
     def open_file(self, stats: FileStats, *, key: str | None, label: str) -> int:
         """Register a file about to be read; returns its key in the staging tables."""
-        self.store.mark_pending(stats.sha256, str(stats.path))
         self._next_fk += 1
         fk = self._next_fk
         self._sources[fk] = _Source(stats, key, label)
+        if self._known is None:
+            self._known = self.store.digests()
+        self._known.setdefault(stats.sha256, str(stats.path))
         return fk
 
-    def pending_digest(self, sha256: str) -> str | None:
-        """The path of a file with this digest read in this run but not committed yet."""
-        for src in self._sources.values():
-            if src.stats.sha256 == sha256 and src.stats.status != "failed":
-                return str(src.stats.path)
-        return None
+    def known_digest(self, sha256: str) -> str | None:
+        """The path under which this content is already in the store or read in this run."""
+        if self._known is None:
+            self._known = self.store.digests()
+        return self._known.get(sha256)
 
     def add(self, fk: int, cmap: CompiledMap, batch: Batch) -> None:
         import numpy as np
@@ -111,8 +114,7 @@ class Loader:
             self._flush(pending)
         for stats in self._done:
             stats.finish()
-            self.store.record_ledger(stats.row())
-            self.store.clear_pending(stats.sha256)
+        self.store.finish_files([stats.row() for stats in self._done])
         self._done = []
         self._sources.clear()  # commits happen between files: none is open
         self._last_commit = time.monotonic()
@@ -142,6 +144,10 @@ class Loader:
                 "_default_key": [self._sources[k].key for k in fks],
             }
         )
+        unmarked = [src for src in self._sources.values() if not src.marked]
+        self.store.mark_pending([(src.stats.sha256, str(src.stats.path)) for src in unmarked])
+        for src in unmarked:
+            src.marked = True
         duck = self.store.duck
         duck.register("_cabhunt_batch", table)
         duck.register("_cabhunt_files", files)

@@ -112,25 +112,60 @@ class Store:
 
     def record_ledger(self, row: Mapping[str, Any]) -> None:
         """Write one ledger row; a new row for the same path and digest replaces the old one."""
-        values = []
-        for col in LEDGER_COLUMNS:
-            val = row.get(col)
-            if col in ("skipped", "error_messages"):
-                val = json.dumps(val if val is not None else ({} if col == "skipped" else []))
-            values.append(val)
-        self.duck.execute(
-            "DELETE FROM ingest_ledger WHERE path = ? AND sha256 = ?", [row.get("path"), row.get("sha256") or ""]
-        )
-        placeholders = ", ".join("?" for _ in LEDGER_COLUMNS)
-        self.duck.execute(f"INSERT INTO ingest_ledger VALUES ({placeholders})", values)
+        self.finish_files([row])
 
-    def mark_pending(self, sha256: str, path: str) -> None:
-        """Before the first events of a file are written (see :meth:`recover`)."""
-        self.duck.execute("INSERT INTO ingest_pending VALUES (?, ?)", [sha256, path])
+    def finish_files(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write ledger rows and drop the files' pending marks: three statements for any number."""
+        if not rows:
+            return
+        import pyarrow as pa
 
-    def clear_pending(self, sha256: str) -> None:
-        """After the file's ledger row is written."""
-        self.duck.execute("DELETE FROM ingest_pending WHERE sha256 = ?", [sha256])
+        records = []
+        for row in rows:
+            rec = {col: row.get(col) for col in LEDGER_COLUMNS}
+            rec["sha256"] = rec["sha256"] or ""
+            rec["skipped"] = json.dumps(rec["skipped"] or {})
+            rec["error_messages"] = json.dumps(rec["error_messages"] or [])
+            records.append(rec)
+        types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "JSON": pa.string(), "TIMESTAMP": pa.timestamp("us")}
+        schema = pa.schema([(col, types[typ]) for col, typ in LEDGER_COLUMNS.items()])
+        self.duck.register("_cabhunt_new_ledger", pa.Table.from_pylist(records, schema=schema))
+        cols = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
+        try:
+            self.duck.execute("BEGIN TRANSACTION")
+            self.duck.execute(
+                "DELETE FROM ingest_ledger WHERE (path, sha256) IN (SELECT path, sha256 FROM _cabhunt_new_ledger)"
+            )
+            self.duck.execute(f"INSERT INTO ingest_ledger ({cols}) SELECT {cols} FROM _cabhunt_new_ledger")
+            self.duck.execute(
+                "DELETE FROM ingest_pending WHERE sha256 IN (SELECT sha256 FROM _cabhunt_new_ledger WHERE sha256 <> '')"
+            )
+            self.duck.execute("COMMIT")
+        except BaseException:
+            self.duck.execute("ROLLBACK")
+            raise
+        finally:
+            self.duck.unregister("_cabhunt_new_ledger")
+
+    def digests(self) -> dict[str, str]:
+        """Digest -> path of every file already ingested (read once per run: the ledger is small)."""
+        rows = self.duck.execute(
+            "SELECT sha256, min(path) FROM ingest_ledger WHERE status IN ('ok', 'partial') GROUP BY sha256"
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def mark_pending(self, files: Sequence[tuple[str, str]]) -> None:
+        """``(sha256, path)`` of files whose first events are about to be written (see :meth:`recover`)."""
+        if not files:
+            return
+        import pyarrow as pa
+
+        marks = pa.table({"sha256": [f[0] for f in files], "path": [f[1] for f in files]})
+        self.duck.register("_cabhunt_marks", marks)
+        try:
+            self.duck.execute("INSERT INTO ingest_pending SELECT sha256, path FROM _cabhunt_marks")
+        finally:
+            self.duck.unregister("_cabhunt_marks")
 
     def recover(self) -> list[str]:
         """Drop the events of files an interrupted run left half-written; returns their paths."""
