@@ -4,12 +4,16 @@ Approaches: the public Sigma conditions re-implemented from their published logi
 shared/reference/public-rules.md) versus cabhunt's parser (`analyze_job(...).flagged`: a cabinet
 maker whose sources, directive files or SourceDir are remote, or whose cabinet is an ADS).
 
-    PYTHONPATH=src python bench/eval_cmdlines.py [tests/windows/data/cmdlines.yaml] [--misses]
+    PYTHONPATH=src python bench/eval_cmdlines.py [tests/windows/data/cmdlines.yaml] [--misses] [--repeat N]
+
+It also prints analyze_job throughput over the set (repeated N times, default 20), DDF
+interpreter throughput on a generated 50,000-line DDF, and the peak RSS of the process.
 """
 
 from __future__ import annotations
 
 import re
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -18,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from cabhunt.windows import analyze_job, split_command_line
+from cabhunt.windows import analyze_job, interpret_ddf, split_command_line
 from cabhunt.windows.paths import basename
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "windows" / "data" / "cmdlines.yaml"
@@ -121,7 +125,8 @@ def evaluate(entries: list[Entry]) -> dict[str, dict[str, int]]:
 
 
 def main(argv: list[str]) -> int:
-    path = Path(next((a for a in argv if not a.startswith("--")), DATA))
+    positional = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] != "--repeat")]
+    path = Path(positional[0]) if positional else DATA
     entries = load(path)
     totals = {lab: sum(1 for e in entries if e["label"] == lab) for lab in LABELS}
     start = time.perf_counter()
@@ -134,6 +139,20 @@ def main(argv: list[str]) -> int:
     for name, counts in results.items():
         print(f"{name:<{width}}" + "".join(f"{counts[lab]:>18}" for lab in LABELS))
     print(f"(flagged lines per label; {elapsed * 1000:.1f} ms for all approaches)")
+    repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 20
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for e in entries:
+            cabhunt(e)
+    jobs = repeat * len(entries)
+    print(f"analyze_job: {jobs / (time.perf_counter() - start):,.0f} jobs/s ({jobs} jobs)")
+    ddf = "".join(f".Set SourceDir=\\\\srv{i % 7}\\share\n" if i % 500 == 0 else f"dir\\file{i}.dll /unique=no\n" for i in range(50_000))
+    start = time.perf_counter()
+    result = interpret_ddf([("bench.ddf", ddf.encode("ascii"))], cwd="C:\\build")
+    elapsed = time.perf_counter() - start
+    print(f"interpret_ddf: {result.lines / elapsed:,.0f} lines/s ({result.lines} lines, {len(result.files)} files)")
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak RSS: {peak_kib / 1024:.1f} MiB")
     if "--misses" in argv:
         for e in entries:
             flagged = cabhunt(e)

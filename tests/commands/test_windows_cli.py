@@ -86,6 +86,7 @@ def test_ddf_inspect_json_multi_and_define() -> None:
     assert [f["name"] for f in doc["files"]] == ["drv\\a.sys", "drv\\b.inf", "drv\\local.cat"]
     assert [c["name"] for c in doc["cabinets"]] == ["multi1.cab", "multi2.cab"]
     assert [s["kind"] for s in doc["sources"]] == ["smb", "smb", "unknown"]
+    assert [c["written"] for c in doc["cabinet_locations"]] == ["out\\multi1.cab", "out\\multi2.cab"]
     assert doc["explicit"] is True
 
 
@@ -114,7 +115,7 @@ def test_ddf_inspect_unreadable(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "nope.ddf" in result.stderr
     ok = DATA / "http.ddf"
-    result = runner.invoke(app, ["ddf", "inspect", str(ok), str(tmp_path), "--format", "json"])
+    result = runner.invoke(app, ["ddf", "inspect", str(ok), str(tmp_path / "gone.ddf"), "--format", "json"])
     assert result.exit_code == 1  # one input unreadable; the rest still printed
     assert json.loads(result.stdout)["inputs"] == [str(ok)]
     assert runner.invoke(app, ["ddf", "inspect", str(ok), "--define", "novalue"]).exit_code == 2
@@ -127,3 +128,27 @@ def test_net_config_option(tmp_path: Path) -> None:
     assert doc["sources"][0]["scope"] == "internal"
     bad = runner.invoke(app, ["cmdline", "makecab a b", "--net", str(tmp_path / "missing.yaml")])
     assert bad.exit_code == 1
+
+
+def test_ddf_inspect_walks_directories(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a.ddf").write_bytes((DATA / "multi_a.ddf").read_bytes())
+    (tmp_path / "b" / "b.ddf").write_bytes((DATA / "multi_b.ddf").read_bytes())
+    doc = _json(["ddf", "inspect", str(tmp_path), "--format", "json"])
+    assert [Path(p).name for p in doc["inputs"]] == ["a.ddf", "b.ddf"]
+    assert len(doc["files"]) == 3
+
+
+def test_table_output_is_literal_and_safe() -> None:
+    result = runner.invoke(app, ["cmdline", 'makecab [bold]x[/bold] "C:\\a\\[red]\\b\x1b[31m.cab"'])
+    assert result.exit_code == 0
+    assert "[bold]x[/bold]" in result.stdout and "C:\\a\\[red]\\b" in result.stdout
+    assert "\x1b[31m" not in result.stdout and "\\x1b" in result.stdout
+
+
+def test_ddf_inspect_drive_map(tmp_path: Path) -> None:
+    ddf = tmp_path / "m.ddf"
+    ddf.write_text("X:\\tools\\a.exe\nb.exe\n", encoding="ascii")
+    doc = _json(["ddf", "inspect", str(ddf), "--cwd", "X:\\work", "--map", "X:=\\\\fs\\share", "--format", "json"])
+    assert [s["kind"] for s in doc["sources"]] == ["smb", "smb"]
+    assert doc["sources"][1]["resolved"] == "\\\\fs\\share\\work\\b.exe"

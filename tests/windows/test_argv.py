@@ -74,3 +74,30 @@ def test_never_raises(text: str) -> None:
     argv = split_command_line(text)
     assert isinstance(argv, list)
     assert all(isinstance(a, str) for a in argv)
+
+
+@pytest.mark.parametrize(
+    ("line", "crt", "shell32"),
+    [
+        ('prog a"b"" c d', ["prog", 'ab" c d'], ["prog", 'ab"', "c", "d"]),
+        ('"a"b c', ["ab", "c"], ["a", "b", "c"]),
+        ('p """"', ["p", '"'], ["p", '"']),
+        ('p "a b" \\"x\\"', ["p", "a b", '"x"'], ["p", "a b", '"x"']),
+    ],
+)
+def test_two_quoting_styles(line: str, crt: list[str], shell32: list[str]) -> None:
+    assert split_command_line(line) == crt
+    assert split_command_line(line, "shell32") == shell32
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\0"), max_size=12), min_size=1, max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_shell32_round_trips_list2cmdline(args: list[str]) -> None:
+    line = "prog.exe " + subprocess.list2cmdline(args)
+    assert split_command_line(line, "shell32")[1:] == args
+
+
+@given(st.text())
+@settings(max_examples=200, deadline=None)
+def test_shell32_never_raises(text: str) -> None:
+    assert isinstance(split_command_line(text, "shell32"), list)

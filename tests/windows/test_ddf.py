@@ -290,3 +290,34 @@ def test_report_outputs() -> None:
     assert (result.inf_file, result.rpt_file) == ("C:\\w\\setup.inf", "C:\\w\\setup.rpt")
     result = interpret_ddf([("x.ddf", ".Set InfFileName=nul\n.Set RptFileName=\\\\h\\s\\r.rpt\na.exe\n")])
     assert (result.inf_file, result.rpt_file) == (None, "\\\\h\\s\\r.rpt")
+
+
+_NAME_CHARS = st.characters(blacklist_characters='\0\r\n%;"\x1a', blacklist_categories=("Cs",))
+
+
+@given(st.lists(st.text(alphabet=_NAME_CHARS, min_size=1, max_size=20), min_size=1, max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_quoted_copy_lines_round_trip(names: list[str]) -> None:
+    text = "".join(f'"{n}" "{n}.x"\n' for n in names)
+    result = interpret_ddf([("q.ddf", text)])
+    assert [f.source for f in result.files] == names
+    assert [f.name for f in result.files] == [n + ".x" for n in names]
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [";@goto :run", "; @exit /b 0", ";  makecab.exe /F %0", ";set SRC=\\\\h\\s", ";:run", "; cmd /c start x.exe"],
+)
+def test_batch_comment_lines(comment: str) -> None:
+    assert interpret_ddf([("x.ddf", f"{comment}\na.exe\n")]).polyglot
+
+
+@pytest.mark.parametrize("comment", ["; Set the cabinet name", "; For x64 & ARM64 builds", "; Start of file list", "; exit codes: none"])
+def test_prose_comments_are_not_batch(comment: str) -> None:
+    assert not interpret_ddf([("x.ddf", f"{comment}\na.exe\n")]).polyglot
+
+
+def test_source_dirs_only_when_used() -> None:
+    result = interpret_ddf([("x.ddf", ".Set SourceDir=\\\\h\\s\nC:\\abs\\a.exe\n\\\\other\\s\\b.exe\n")])
+    assert result.source_dirs == []
+    assert [f.source_path for f in result.files] == ["C:\\abs\\a.exe", "\\\\other\\s\\b.exe"]

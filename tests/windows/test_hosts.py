@@ -94,3 +94,11 @@ def test_network_config_from_file(tmp_path: Path) -> None:
 def test_total(host: str) -> None:
     info = classify_host(host)
     assert info.scope in ("loopback", "internal", "external", "unknown")
+
+
+def test_internationalised_names() -> None:
+    info = classify_host("bücher.example")
+    assert info.host == "xn--bcher-kva.example"
+    net = NetworkConfig(internal_domains=("Bücher.example",))
+    assert classify_host("fs.bücher.example", net).scope == "internal"
+    assert classify_host("\u2603" * 80).scope == "unknown"

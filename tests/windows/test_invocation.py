@@ -48,6 +48,7 @@ def test_single_file_mode() -> None:
     assert inv.maker == "makecab"
     assert inv.verbosity == 3
     assert inv.source == "\\\\h\\s\\a b.exe"
+    assert inv.member == "a b.exe"
     assert inv.destination == "C:\\out\\a.cab" and inv.cabinet == "C:\\out\\a.cab"
     assert not inv.destination_defaulted
     assert inv.errors == []
@@ -126,3 +127,17 @@ def test_windash_colon_and_fullwidth_forms() -> None:
     inv = parse_invocation("makecab \uff0fF \uff02\\\\h\\s\\a b.ddf\uff02")
     assert inv.directive_files == ["\\\\h\\s\\a b.ddf"]
     assert inv.notes and inv.command_line.startswith("makecab \uff0f")
+
+
+_ARG = st.text(alphabet=st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), min_size=1, max_size=15).filter(
+    lambda a: a[0] not in "/-\u2013\u2014\u2015" and not any("\uff01" <= c <= "\uff5e" for c in a)
+)
+
+
+@given(_ARG, _ARG)
+@settings(max_examples=200, deadline=None)
+def test_positionals_survive_quoting(src: str, dst: str) -> None:
+    import subprocess
+
+    inv = parse_invocation("makecab.exe /V2 " + subprocess.list2cmdline([src, dst]))
+    assert (inv.source, inv.destination, inv.cabinet) == (src, dst, dst)

@@ -132,3 +132,38 @@ def test_never_raises(line: str, image: str | None, ofn: str | None, cwd: str | 
     )
     assert not any(n.startswith("internal error") for n in job.notes)
     job.to_dict()
+
+
+def test_quoting_discrepancy_keeps_both_readings() -> None:
+    # UCRT: one argument 'a" \\h\s\x.exe'; CommandLineToArgvW: 'a"' then \\h\s\x.exe as destination
+    line = 'makecab "a"" \\\\h\\s\\x.exe'
+    job = analyze_job(line, cwd="C:\\w")
+    inv = job.invocation
+    assert inv.alternate is not None and inv.notes
+    assert inv.argv[1:] == ['a" \\\\h\\s\\x.exe']
+    assert inv.alternate.argv[1:] == ['a"', "\\\\h\\s\\x.exe"]
+    assert any(c.kind == "smb" and c.via == "cmdline (alternate quoting)" for c in job.cabinets)
+    line = 'makecab /F "x.ddf"" /F \\\\h\\s\\y.ddf'
+    job = analyze_job(line, cwd="C:\\w")
+    assert job.remote_directive_files and job.flagged
+
+
+def test_sourcedir_overridden_by_known_ddf_does_not_count() -> None:
+    load, _ = _loader({"c:\\w\\a.ddf": b".Set SourceDir=C:\\src\nx.exe\n"})
+    job = analyze_job("makecab /D SourceDir=\\\\h\\s /F a.ddf", cwd="C:\\w", ddf_loader=load)
+    assert job.source_dir is not None and job.source_dir.remote and not job.source_dir_used
+    assert not job.remote_input and not job.flagged
+    load, _ = _loader({"c:\\w\\a.ddf": b"x.exe\n"})
+    job = analyze_job("makecab /D SourceDir=\\\\h\\s /F a.ddf", cwd="C:\\w", ddf_loader=load)
+    assert job.source_dir_used and job.flagged
+    job = analyze_job("makecab /D SourceDir=\\\\h\\s C:\\abs\\a.exe a.cab", cwd="C:\\w")
+    assert not job.source_dir_used and not job.flagged
+
+
+@given(st.lists(st.sampled_from(["/F", "-f", "/D", "SourceDir=", "/L", "/V3", "/?", "\\\\h@SSL\\DavWWWRoot", "x.ddf", '"', '""', " ",
+                                 "\\\\?\\UNC\\", "C:", "a.txt:s.cab", "%", "\uff02", "\u2013F", "file://[", "http://h:1"]), max_size=16).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_never_raises_on_switch_soup(tail: str) -> None:
+    job = analyze_job("diantz.exe " + tail, cwd="\\\\h\\s\\", ddf_loader=lambda p: tail.encode("utf-8", "replace"))
+    assert not any(n.startswith("internal error") for n in job.notes)
+    assert job.ddf is None or "internal_error" not in job.ddf.issue_kinds()

@@ -183,3 +183,37 @@ def test_total_pathlike(path: str) -> None:
     info = classify_path(path, cwd="\\\\h\\s\\d\\")
     assert info.kind in ("local", "smb", "webdav", "http", "unknown")
     assert not any(n.startswith("internal error") for n in info.notes)
+
+
+def test_drive_with_double_slash_is_not_a_url() -> None:
+    info = classify_path("C://x//y.cab")
+    assert info.kind == "local" and info.resolved == "C:\\x\\y.cab"
+
+
+def test_webdav_fallback_flag() -> None:
+    assert classify_path("\\\\h\\s\\f").webdav_fallback
+    assert not classify_path("\\\\h@SSL\\DavWWWRoot\\f").webdav_fallback
+    assert not classify_path("\\\\?\\GLOBALROOT\\Device\\LanmanRedirector\\h\\s\\f").webdav_fallback
+    assert classify_path("\\\\?\\GLOBALROOT\\Device\\LanmanRedirector\\h\\s\\f").kind == "smb"
+    assert classify_path("\\\\?\\GLOBALROOT\\Device\\WebDavRedirector\\h\\DavWWWRoot\\f").kind == "webdav"
+
+
+def test_malformed_urls() -> None:
+    for path in ("file://[/x", "http://[::1/x", "https://h:99999/x", "file://Device\"GLOBALROOT]"):
+        info = classify_path(path)
+        assert not any(n.startswith("internal error") for n in info.notes), path
+
+
+FRAGMENTS = [
+    "\\\\", "\\", "/", "//", "?", ".", "..", ":", "@SSL", "@8443", "DavWWWRoot", "UNC", "C:", "x", "%TEMP%", "%",
+    '"', " ", "http://", "file://", "[", "]", "::1", "2001-db8--1.ipv6-literal.net", "s4", "GLOBALROOT", "Device",
+    "Mup", "LanmanRedirector", ";", "$DATA", "\uff02", "\u2013", "é",
+]
+PATHISH = st.lists(st.sampled_from(FRAGMENTS), max_size=14).map("".join)
+
+
+@given(PATHISH, st.one_of(st.none(), PATHISH))
+@settings(max_examples=500, deadline=None)
+def test_total_on_fragments(path: str, cwd: str | None) -> None:
+    info = classify_path(path, cwd=cwd, drive_map={"X:": "\\\\h\\s"})
+    assert not any(n.startswith("internal error") for n in info.notes)

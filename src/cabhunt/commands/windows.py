@@ -83,6 +83,22 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+def _printable(text: str) -> str:
+    """Escape control characters so analysed content cannot drive the analyst's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") for c in text
+    )
+
+
+def _row(table: Any, *values: object) -> None:
+    """Add a row of plain text: paths may contain ``[...]`` that rich would read as markup."""
+    from rich.text import Text
+
+    table.add_row(*(Text(_printable(str(v))) for v in values))
+
+
 def _flag(value: bool) -> str:
     return "yes" if value else ""
 
@@ -110,7 +126,8 @@ def _print_paths(console: Console, title: str, paths: list[Any]) -> None:
             )
             if on
         ]
-        table.add_row(
+        _row(
+            table,
             p.written,
             p.resolved or "",
             p.kind,
@@ -131,21 +148,22 @@ def _print_job(console: Console, job: JobAnalysis) -> None:
     summary = Table(title="makecab / diantz invocation", title_justify="left", show_header=False)
     summary.add_column("field", style="bold")
     summary.add_column("value", overflow="fold")
-    summary.add_row("maker", inv.maker or "not a cabinet maker")
+    _row(summary, "maker", inv.maker or "not a cabinet maker")
     if inv.image or inv.original_file_name:
-        summary.add_row("image", f"{inv.image or '?'} (OriginalFileName {inv.original_file_name or '?'})")
-    summary.add_row("renamed", _flag(inv.renamed) or "no")
-    summary.add_row("mode", inv.mode)
-    summary.add_row("argv", "  ".join(repr(a) for a in inv.argv))
+        _row(summary, "image", f"{inv.image or '?'} (OriginalFileName {inv.original_file_name or '?'})")
+    _row(summary, "renamed", _flag(inv.renamed) or "no")
+    _row(summary, "mode", inv.mode)
+    for i, arg in enumerate(inv.argv):
+        _row(summary, f"argv[{i}]", arg)
     if inv.verbosity is not None:
-        summary.add_row("verbosity", str(inv.verbosity))
+        _row(summary, "verbosity", str(inv.verbosity))
     for name, value in inv.defines:
-        summary.add_row("/D", f"{name}={value}")
+        _row(summary, "/D", f"{name}={value}")
     if inv.location is not None:
-        summary.add_row("/L", inv.location)
+        _row(summary, "/L", inv.location)
     if inv.cabinet is not None:
-        summary.add_row("cabinet", inv.cabinet + ("  (default name)" if inv.destination_defaulted else ""))
-    summary.add_row("working directory", job.cwd or "unknown")
+        _row(summary, "cabinet", inv.cabinet + ("  (default name)" if inv.destination_defaulted else ""))
+    _row(summary, "working directory", job.cwd or "unknown")
     verdict = "FLAGGED: " if job.flagged else "not flagged"
     reasons = []
     if job.remote_sources:
@@ -156,15 +174,15 @@ def _print_job(console: Console, job: JobAnalysis) -> None:
         reasons.append("remote SourceDir")
     if job.ads_cabinet:
         reasons.append("cabinet in an alternate data stream")
-    summary.add_row("verdict", verdict + ", ".join(reasons))
+    _row(summary, "verdict", verdict + ", ".join(reasons))
     for err in inv.errors:
-        summary.add_row("usage error", err)
+        _row(summary, "usage error", err)
     for note in inv.notes:
-        summary.add_row("note", note)
+        _row(summary, "note", note)
     if job.ddf_unknown:
-        summary.add_row("DDF content unknown", ", ".join(job.ddf_unknown))
+        _row(summary, "DDF content unknown", ", ".join(job.ddf_unknown))
     for note in job.notes:
-        summary.add_row("note", note)
+        _row(summary, "note", note)
     console.print(summary)
     _print_paths(console, "Sources", job.sources)
     _print_paths(console, "Cabinets", job.cabinets)
@@ -184,7 +202,7 @@ def _print_issues(console: Console, ddf: Any) -> None:
     for col in ("kind", "file", "line", "message"):
         table.add_column(col, overflow="fold")
     for issue in ddf.issues:
-        table.add_row(issue.kind, issue.file, "" if issue.line is None else str(issue.line), issue.message)
+        _row(table, issue.kind, issue.file, "" if issue.line is None else str(issue.line), issue.message)
     console.print(table)
 
 
@@ -211,12 +229,23 @@ def _ddf_loader(paths: list[Path]) -> tuple[Any, list[str]]:
 
 def cmdline(
     command_line: Annotated[str, typer.Argument(help="the process command line, quoted as one argument")],
-    cwd: Annotated[str | None, typer.Option("--cwd", help="process working directory (Sysmon CurrentDirectory)")] = None,
+    cwd: Annotated[
+        str | None, typer.Option("--cwd", help="process working directory (Sysmon CurrentDirectory)")
+    ] = None,
     image: Annotated[str | None, typer.Option("--image", help="process image path")] = None,
-    original_file_name: Annotated[str | None, typer.Option("--original-file-name", help="PE OriginalFileName")] = None,
-    drive_map: Annotated[list[str] | None, typer.Option("--map", help="mapped drive, X:=\\\\host\\share (repeatable)")] = None,
-    ddf: Annotated[list[Path] | None, typer.Option("--ddf", help="content for the /F file with this base name (repeatable)")] = None,
-    net_config: Annotated[Path | None, typer.Option("--net", help="YAML {internal_domains, internal_cidrs}")] = None,
+    original_file_name: Annotated[
+        str | None, typer.Option("--original-file-name", help="PE OriginalFileName")
+    ] = None,
+    drive_map: Annotated[
+        list[str] | None, typer.Option("--map", help="mapped drive, X:=\\\\host\\share (repeatable)")
+    ] = None,
+    ddf: Annotated[
+        list[Path] | None,
+        typer.Option("--ddf", help="content for the /F file with this base name (repeatable)"),
+    ] = None,
+    net_config: Annotated[
+        Path | None, typer.Option("--net", help="YAML {internal_domains, internal_cidrs}")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Show how makecab/diantz reads COMMAND_LINE: argv, switches, sources, cabinets, DDFs."""
@@ -230,7 +259,13 @@ def cmdline(
     net = _net(net_config)
     loader, failed = _ddf_loader(list(ddf or [])) if ddf else (None, [])
     job = analyze_job(
-        command_line, image=image, original_file_name=original_file_name, cwd=cwd, drive_map=maps, net=net, ddf_loader=loader
+        command_line,
+        image=image,
+        original_file_name=original_file_name,
+        cwd=cwd,
+        drive_map=maps,
+        net=net,
+        ddf_loader=loader,
     )
     if out_format == "json":
         doc = {"schema": CMDLINE_SCHEMA, **job.to_dict()}
@@ -243,9 +278,18 @@ def cmdline(
 
 def ddf_inspect(
     files: Annotated[list[Path], typer.Argument(help="directive files, interpreted as one stream")],
-    define: Annotated[list[str] | None, typer.Option("--define", "-D", help="VAR=VALUE, applied first (repeatable)")] = None,
-    cwd: Annotated[str | None, typer.Option("--cwd", help="Windows working directory to resolve relative paths")] = None,
-    net_config: Annotated[Path | None, typer.Option("--net", help="YAML {internal_domains, internal_cidrs}")] = None,
+    define: Annotated[
+        list[str] | None, typer.Option("--define", "-D", help="VAR=VALUE, applied first (repeatable)")
+    ] = None,
+    cwd: Annotated[
+        str | None, typer.Option("--cwd", help="Windows working directory to resolve relative paths")
+    ] = None,
+    drive_map: Annotated[
+        list[str] | None, typer.Option("--map", help="mapped drive, X:=\\\\host\\share (repeatable)")
+    ] = None,
+    net_config: Annotated[
+        Path | None, typer.Option("--net", help="YAML {internal_domains, internal_cidrs}")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Interpret DDF directive files: every source, its name in the cabinet, the cabinets, issues."""
@@ -256,15 +300,14 @@ def ddf_inspect(
     out_format = _check_format(fmt)
     try:
         defines = parse_defines(define or [])
+        maps = parse_drive_maps(drive_map or [])
     except ValueError as exc:
         raise _usage(str(exc)) from exc
     net = _net(net_config)
     texts: list[tuple[str, bytes | str]] = []
     failed = 0
-    for path in files:
+    for path in _expand(files):
         try:
-            if path.is_dir():
-                raise IsADirectoryError(21, "is a directory")
             texts.append((str(path), path.read_bytes()))
         except OSError as exc:
             report(path, f"cannot read: {exc.strerror or exc}")
@@ -272,39 +315,57 @@ def ddf_inspect(
     if not texts:
         raise typer.Exit(code=1)
     result = interpret_ddf(texts, defines, cwd)
-    sources = [classify_path(f.source_path, cwd, None, net).with_via(f.file) for f in result.files]
+    sources = [classify_path(f.source_path, cwd, maps, net).with_via(f.file) for f in result.files]
+    places = [classify_path(c.path, cwd, maps, net).with_via("ddf") for c in result.cabinets]
     if out_format == "json":
-        doc = {"schema": DDF_SCHEMA, **result.to_dict(), "sources": [s.to_dict() for s in sources]}
+        doc = {
+            "schema": DDF_SCHEMA,
+            **result.to_dict(),
+            "sources": [s.to_dict() for s in sources],
+            "cabinet_locations": [p.to_dict() for p in places],
+        }
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
-        _print_ddf(_console(), result, sources)
+        _print_ddf(_console(), result, sources, places)
     if failed:
         raise typer.Exit(code=1)
 
 
-def _print_ddf(console: Console, result: Any, sources: list[Any]) -> None:
+def _expand(paths: list[Path]) -> list[Path]:
+    """Directories are walked (files in path order, one stream); other paths are kept as given."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file()))
+        else:
+            out.append(path)
+    return out
+
+
+def _print_ddf(console: Console, result: Any, sources: list[Any], places: list[Any]) -> None:
     from rich.table import Table
 
     head = Table(title="DDF interpretation", title_justify="left", show_header=False)
     head.add_column("field", style="bold")
     head.add_column("value", overflow="fold")
-    head.add_row("inputs", ", ".join(result.inputs))
-    head.add_row("lines", str(result.lines) + (" (truncated)" if result.truncated else ""))
-    head.add_row("files", str(len(result.files)))
-    head.add_row("remote sources", str(sum(1 for s in sources if s.remote)))
-    head.add_row("cabinets", ", ".join(c.path for c in result.cabinets) or "none")
-    head.add_row("option explicit", _flag(result.explicit) or "no")
+    _row(head, "inputs", ", ".join(result.inputs))
+    _row(head, "lines", str(result.lines) + (" (truncated)" if result.truncated else ""))
+    _row(head, "files", str(len(result.files)))
+    _row(head, "remote sources", str(sum(1 for s in sources if s.remote)))
+    _row(head, "cabinets", ", ".join(c.path for c in result.cabinets) or "none")
+    _row(head, "option explicit", _flag(result.explicit) or "no")
     if result.polyglot:
-        head.add_row("polyglot", "yes: the file is also batch code")
+        _row(head, "polyglot", "yes: the file is also batch code")
     if result.source_dirs:
-        head.add_row("SourceDir values", ", ".join(result.source_dirs))
+        _row(head, "SourceDir values", ", ".join(result.source_dirs))
     console.print(head)
     if result.files:
         table = Table(title="Files", title_justify="left")
         for col in ("line", "source", "resolved", "kind", "host", "name in cabinet", "cabinet"):
             table.add_column(col, overflow="fold")
         for f, s in zip(result.files, sources, strict=False):
-            table.add_row(
+            _row(
+                table,
                 f"{Path(f.file).name}:{f.line}",
                 f.source_path,
                 f.resolved or "",
@@ -316,10 +377,11 @@ def _print_ddf(console: Console, result: Any, sources: list[Any]) -> None:
         console.print(table)
     if result.cabinets:
         table = Table(title="Cabinets", title_justify="left")
-        for col in ("#", "disk", "path", "resolved", "files"):
+        for col in ("#", "disk", "path", "resolved", "kind", "files", "flags"):
             table.add_column(col, overflow="fold")
-        for c in result.cabinets:
-            table.add_row(str(c.number), str(c.disk), c.path, c.resolved or "", str(c.files))
+        for c, p in zip(result.cabinets, places, strict=False):
+            flags = [n for n, on in (("user-writable", p.user_writable), (f"ads:{p.stream}", p.ads)) if on]
+            _row(table, str(c.number), str(c.disk), c.path, p.resolved or "", p.kind, str(c.files), ", ".join(flags))
         console.print(table)
     changed = {k: v for k, v in result.variables.items() if _non_default(k, v)}
     if changed:
@@ -327,7 +389,7 @@ def _print_ddf(console: Console, result: Any, sources: list[Any]) -> None:
         table.add_column("name")
         table.add_column("value", overflow="fold")
         for k, v in changed.items():
-            table.add_row(k, v)
+            _row(table, k, v)
         console.print(table)
     _print_issues(console, result)
 

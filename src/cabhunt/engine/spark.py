@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cabhunt.store import parquet as layout
+import cabhunt.store.parquet as layout
 
 
 class SparkStore:

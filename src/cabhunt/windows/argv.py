@@ -8,7 +8,10 @@ string; we see what the program sees.
 
 from __future__ import annotations
 
+from typing import Literal
+
 _BLANKS = " \t"
+Style = Literal["crt", "shell32"]
 
 
 def _program_name(cmdline: str) -> tuple[str, int]:
@@ -29,20 +32,42 @@ def _program_name(cmdline: str) -> tuple[str, int]:
     return "".join(out), i
 
 
-def split_command_line(cmdline: str) -> list[str]:
-    """Return argv for ``cmdline`` (CRT rules; never raises; ``[]`` for an empty line).
+def _program_name_shell32(cmdline: str) -> tuple[str, int]:
+    """CommandLineToArgvW's argv[0]: a leading quote runs to the next quote, else to a blank."""
+    if cmdline.startswith('"'):
+        end = cmdline.find('"', 1)
+        if end < 0:
+            return cmdline[1:], len(cmdline)
+        return cmdline[1:end], end + 1
+    i = 0
+    while i < len(cmdline) and cmdline[i] not in _BLANKS:
+        i += 1
+    return cmdline[:i], i
+
+
+def split_command_line(cmdline: str, style: Style = "crt") -> list[str]:
+    """Return argv for ``cmdline`` (never raises; ``[]`` for an empty line).
+
+    ``style="crt"`` (default) follows the MSVC C runtime (2008 and later, the UCRT):
 
     * argv[0] ends at the first space or tab outside double quotes, with no backslash processing
       (a leading blank therefore yields an empty argv[0], as on Windows).
     * Later arguments: 2n backslashes before ``"`` give n backslashes and the quote toggles
       quoting; 2n+1 give n backslashes and a literal ``"``; other backslashes are literal;
       ``""`` inside quotes is a literal ``"`` and quoting continues.
+
+    ``style="shell32"`` follows ``CommandLineToArgvW`` (and pre-2008 runtimes), which differ in
+    two corners: a quoted argv[0] ends at its closing quote, and inside quotes ``""`` gives a
+    literal ``"`` and *ends* quoting (every third quote of a run is literal). Which runtime a
+    given makecab build uses is not documented, so callers can compare both.
     """
     if not cmdline:
         return []
     text = cmdline.split("\0", 1)[0]  # a C string ends at NUL
     if not text:
         return []
+    if style == "shell32":
+        return _split_shell32(text)
     argv0, i = _program_name(text)
     argv = [argv0]
     n = len(text)
@@ -81,6 +106,55 @@ def split_command_line(cmdline: str) -> list[str]:
                 continue
             if c in _BLANKS and not in_quotes:
                 break
+            arg.append(c)
+            i += 1
+        argv.append("".join(arg))
+    return argv
+
+
+def _split_shell32(text: str) -> list[str]:
+    argv0, i = _program_name_shell32(text)
+    argv = [argv0]
+    n = len(text)
+    while True:
+        while i < n and text[i] in _BLANKS:
+            i += 1
+        if i >= n:
+            break
+        arg: list[str] = []
+        quotes = 0  # 0 = outside quotes, 1 = inside (run counting as in the Windows implementation)
+        while i < n:
+            c = text[i]
+            if c in _BLANKS and quotes == 0:
+                break
+            if c == "\\":
+                j = i
+                while j < n and text[j] == "\\":
+                    j += 1
+                count = j - i
+                if j < n and text[j] == '"':
+                    arg.append("\\" * (count // 2))
+                    if count % 2:
+                        arg.append('"')
+                        i = j + 1
+                        continue
+                    i = j
+                else:
+                    arg.append("\\" * count)
+                    i = j
+                continue
+            if c == '"':
+                quotes += 1
+                i += 1
+                while i < n and text[i] == '"':
+                    quotes += 1
+                    if quotes == 3:
+                        arg.append('"')
+                        quotes = 0
+                    i += 1
+                if quotes == 2:
+                    quotes = 0
+                continue
             arg.append(c)
             i += 1
         argv.append("".join(arg))

@@ -72,7 +72,7 @@ _INDEXED = re.compile(
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Batch syntax (not English prose) after a ";": the cmd.exe half of a .bat/DDF polyglot.
 _BATCH = re.compile(
-    r"^\s*@\s*echo\b"
+    r"^\s*@\s*(echo|goto|exit|call|set|setlocal|rem|if|for|cmd|start|powershell)\b"
     r"|^\s*@?\s*(makecab|diantz)(\.exe)?\s+.*[/-][fF]\b"
     r"|%~[a-z]*[0-9]|%[0-9]\b"
     r"|^\s*goto\s+:?\w+\s*$|^\s*:[A-Za-z_]\w*\s*$"
@@ -282,7 +282,14 @@ def strip_comment(line: str) -> tuple[str, str | None]:
 
 def tokenize(text: str) -> tuple[list[str], bool]:
     """Blank-separated tokens; ``"…"`` groups, ``""`` inside quotes is ``"``. Returns (tokens, unterminated)."""
+    tokens, _, unterminated = tokenize_quoted(text)
+    return tokens, unterminated
+
+
+def tokenize_quoted(text: str) -> tuple[list[str], list[bool], bool]:
+    """Like :func:`tokenize`, also saying which tokens contained quotes (never a switch then)."""
     tokens: list[str] = []
+    quoted: list[bool] = []
     cur: list[str] = []
     have = False
     in_quotes = False
@@ -305,6 +312,7 @@ def tokenize(text: str) -> tuple[list[str], bool]:
         elif c in " \t":
             if have or cur:
                 tokens.append("".join(cur))
+                quoted.append(have)
                 cur = []
                 have = False
         else:
@@ -312,7 +320,8 @@ def tokenize(text: str) -> tuple[list[str], bool]:
         i += 1
     if have or cur:
         tokens.append("".join(cur))
-    return tokens, in_quotes
+        quoted.append(have)
+    return tokens, quoted, in_quotes
 
 
 # --------------------------------------------------------------------------- interpreter
@@ -532,12 +541,12 @@ class _Interpreter:
         else:
             self.issue("unknown_directive", file, line, f"unknown directive {tokens[0]}")
 
-    def file_line(self, tokens: list[str], file: str, line: int) -> None:
+    def file_line(self, tokens: list[str], quoted: list[bool], file: str, line: int) -> None:
         src = tokens[0]
         dest: str | None = None
         params: dict[str, str] = {}
-        for tok in tokens[1:]:
-            if tok.startswith("/") and not tok.startswith("//"):
+        for tok, was_quoted in zip(tokens[1:], quoted[1:], strict=False):
+            if tok.startswith("/") and not tok.startswith("//") and not was_quoted:
                 key, eq, value = tok[1:].partition("=")
                 if not key or not eq:
                     self.issue("syntax", file, line, f"bad parameter {tok!r} (expected /name=value)")
@@ -553,8 +562,8 @@ class _Interpreter:
         source_dir = self.vars.get("SourceDir") or ""
         source_path = join(source_dir, src) if source_dir else src
         resolved, _, _ = resolve_path(source_path, self.cwd)
-        if source_dir and source_dir not in self.result.source_dirs:
-            self.result.source_dirs.append(source_dir)
+        if source_dir and source_path != src and source_dir not in self.result.source_dirs:
+            self.result.source_dirs.append(source_dir)  # only when it prefixed a relative source
         name = dest if dest else basename(src)
         dest_dir = self.vars.get("DestinationDir") or ""
         if dest_dir:
@@ -689,15 +698,15 @@ class _Interpreter:
         if comment is not None and not code.strip() and _BATCH.search(comment):
             self._polyglot(file, lineno, f"comment line looks like batch code: ;{comment.strip()[:60]}")
         code = self.substitute(code, file, lineno)
-        tokens, unterminated = tokenize(code)
+        tokens, quoted, unterminated = tokenize_quoted(code)
         if unterminated:
             self.issue("syntax", file, lineno, "unterminated quote")
         if not tokens:
             return
-        if tokens[0].startswith(".") and len(tokens[0]) > 1 and tokens[0][1].isalpha():
+        if not quoted[0] and tokens[0].startswith(".") and len(tokens[0]) > 1 and tokens[0][1].isalpha():
             self.directive(tokens, file, lineno)
         else:
-            self.file_line(tokens, file, lineno)
+            self.file_line(tokens, quoted, file, lineno)
 
 
 def interpret_ddf(

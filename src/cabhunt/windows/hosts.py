@@ -87,7 +87,7 @@ class NetworkConfig:
                 nets.append(ipaddress.ip_network(str(cidr).strip(), strict=False))
             except ValueError:
                 continue  # a bad CIDR in a config file must not stop classification
-        domains = tuple(d.strip().strip(".").lower() for d in self.internal_domains if str(d).strip(" ."))
+        domains = tuple(_ascii_name(str(d).strip().strip(".").lower()) for d in self.internal_domains if str(d).strip(" ."))
         object.__setattr__(self, "_networks", tuple(nets))
         object.__setattr__(self, "internal_domains", domains)
         object.__setattr__(self, "internal_cidrs", tuple(str(c) for c in self.internal_cidrs))
@@ -122,6 +122,15 @@ class NetworkConfig:
     @property
     def networks(self) -> tuple[IpNetwork, ...]:
         return self._networks
+
+
+def _ascii_name(name: str) -> str:
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
 
 
 def _as_strings(value: object) -> Iterable[str]:
@@ -273,6 +282,11 @@ def _classify_host(host: str, net: NetworkConfig | None) -> HostInfo:
         return HostInfo(host=name, ip=str(ip), ip_literal=True, scope=scope, documentation=doc)
     if name in ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"):
         return HostInfo(host=name, scope="loopback", single_label="." not in name)
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")  # internationalised names: compare as punycode
+        except UnicodeError:
+            return HostInfo(host=name, single_label="." not in name)
     labels = name.split(".")
     if not all(_LABEL_RE.match(label) for label in labels):
         return HostInfo(host=name, single_label=len(labels) == 1)

@@ -90,10 +90,12 @@ class Invocation:
     destination: str | None = None  # as written; None when defaulted
     cabinet: str | None = None  # the cabinet single-file mode writes (destination or default, under /L)
     destination_defaulted: bool = False
+    member: str | None = None  # name stored in the single-file cabinet: the source's base name
     extra_positionals: list[str] = field(default_factory=list)
     help: bool = False
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    alternate: Invocation | None = None  # the parse under CommandLineToArgvW quoting, when argv differs
 
     def define(self, name: str) -> str | None:
         """Last ``/D`` value for a variable (names are case-insensitive)."""
@@ -121,10 +123,12 @@ class Invocation:
             "destination": self.destination,
             "cabinet": self.cabinet,
             "destination_defaulted": self.destination_defaulted,
+            "member": self.member,
             "extra_positionals": list(self.extra_positionals),
             "help": self.help,
             "errors": list(self.errors),
             "notes": list(self.notes),
+            "alternate": self.alternate.to_dict() if self.alternate is not None else None,
         }
 
 
@@ -173,7 +177,15 @@ def parse_invocation(
 def _parse(command_line: str, image: str | None, original_file_name: str | None) -> Invocation:
     text = "" if command_line is None else str(command_line)
     folded = best_fit_fold(text)
-    argv = split_command_line(folded)
+    inv = _parse_argv(text, folded, split_command_line(folded), image, original_file_name)
+    shell32 = split_command_line(folded, "shell32")
+    if shell32 != inv.argv:
+        inv.alternate = _parse_argv(text, folded, shell32, image, original_file_name)
+        inv.notes.append("CommandLineToArgvW / pre-2008 runtime quoting splits this line differently (see alternate)")
+    return inv
+
+
+def _parse_argv(text: str, folded: str, argv: list[str], image: str | None, original_file_name: str | None) -> Invocation:
     program = argv[0] if argv else None
     maker = cab_maker(image, original_file_name) or (cab_maker(program, None) if not image else None)
     inv = Invocation(
@@ -248,6 +260,7 @@ def _parse(command_line: str, image: str | None, original_file_name: str | None)
         inv.errors.append("no source file and no /F directive file")
     if positionals:
         inv.source = positionals[0]
+        inv.member = basename(inv.source) or None
         if len(positionals) > 1:
             inv.destination = positionals[1]
         if len(positionals) > 2:

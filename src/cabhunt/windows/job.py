@@ -28,6 +28,9 @@ class JobAnalysis:
     cabinets: list[PathInfo] = field(default_factory=list)
     directive_files: list[PathInfo] = field(default_factory=list)
     source_dir: PathInfo | None = None  # /D SourceDir from the command line, classified
+    # False when the job provably reads nothing through it (DDF fully known and no copy line
+    # used it, or an absolute single-file source)
+    source_dir_used: bool = True
     ddf: DdfResult | None = None
     ddf_unknown: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -47,9 +50,8 @@ class JobAnalysis:
     @property
     def remote_input(self) -> bool:
         """Any source, directive file or SourceDir crosses the network."""
-        return bool(
-            self.remote_sources or self.remote_directive_files or (self.source_dir is not None and self.source_dir.remote)
-        )
+        sd = self.source_dir
+        return bool(self.remote_sources or self.remote_directive_files or (sd is not None and sd.remote and self.source_dir_used))
 
     @property
     def ads_cabinet(self) -> bool:
@@ -68,6 +70,7 @@ class JobAnalysis:
             "cabinets": [c.to_dict() for c in self.cabinets],
             "directive_files": [d.to_dict() for d in self.directive_files],
             "source_dir": self.source_dir.to_dict() if self.source_dir else None,
+            "source_dir_used": self.source_dir_used,
             "ddf": self.ddf.to_dict() if self.ddf else None,
             "ddf_unknown": list(self.ddf_unknown),
             "remote_input": self.remote_input,
@@ -122,8 +125,12 @@ def _analyze(
             job.notes.append("single-file source is relative and /D SourceDir is set: both readings kept")
     if inv.cabinet is not None:
         job.cabinets.append(classify(inv.cabinet, "cmdline"))
+    if inv.alternate is not None:
+        _add_alternate(job, inv.alternate, classify)
 
     if not inv.directive_files:
+        if job.source_dir is not None and not (job.sources and job.sources[0].relative):
+            job.source_dir_used = False
         return
     texts: list[tuple[str, bytes | str]] = []
     for info in job.directive_files:
@@ -136,6 +143,9 @@ def _analyze(
         job.ddf = interpret_ddf(texts, inv.defines, cwd)
         for f in job.ddf.files:
             job.sources.append(classify(f.source_path, f.file))
+        if job.source_dir is not None and not job.ddf_unknown:
+            used = {d.lower() for d in job.ddf.source_dirs}
+            job.source_dir_used = job.source_dir.written.lower() in used
         seen: set[str] = set()
         for cab in job.ddf.cabinets:
             key = cab.path.lower()
@@ -146,6 +156,23 @@ def _analyze(
     sd = job.source_dir
     if job.ddf_unknown and sd is not None and sd.remote and not any(s.via == "/D SourceDir" for s in job.sources):
         job.sources.append(sd)
+
+
+def _add_alternate(job: JobAnalysis, alt: Invocation, classify: Callable[[str, str | None], PathInfo]) -> None:
+    """Paths only the CommandLineToArgvW reading of the quotes yields: keep them too."""
+    via = "cmdline (alternate quoting)"
+    if alt.source is not None and alt.source not in {s.written for s in job.sources}:
+        job.sources.append(classify(alt.source, via))
+    if alt.cabinet is not None and alt.cabinet not in {c.written for c in job.cabinets}:
+        job.cabinets.append(classify(alt.cabinet, via))
+    for written in alt.directive_files:
+        if written not in {d.written for d in job.directive_files}:
+            job.directive_files.append(classify(written, via))
+    sd = alt.define("SourceDir")
+    if sd and (job.source_dir is None or job.source_dir.written != sd):
+        info = classify(sd, "/D SourceDir")
+        if job.source_dir is None or (info.remote and not job.source_dir.remote):
+            job.source_dir = info
 
 
 def _load(loader: DdfLoader | None, info: PathInfo, job: JobAnalysis) -> bytes | str | None:

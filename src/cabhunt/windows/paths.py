@@ -20,7 +20,7 @@ from cabhunt.windows.hosts import NetworkConfig, classify_host
 
 _DRIVE_ABS = re.compile(r"^[A-Za-z]:\\")
 _DRIVE_REL = re.compile(r"^[A-Za-z]:(?!\\)")
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")  # 2+ chars: "C://x" is a drive path
 _ENV = re.compile(r"%([A-Za-z_][A-Za-z0-9_()#$@.-]*)%")
 _DEVICE_PREFIXES = ("\\\\?\\", "\\\\.\\", "\\??\\")
 
@@ -97,6 +97,8 @@ class PathInfo:
     share: str | None = None
     webdav: bool = False
     ssl: bool = False
+    # plain UNC: when SMB (445) fails, the MUP lets the WebDAV redirector retry over HTTP (80)
+    webdav_fallback: bool = False
     device: bool = False  # \\?\ or \\.\ prefix (local device path unless \\?\UNC\)
     mapped_drive: str | None = None  # "X:" when resolved through drive_map
     relative: bool = False
@@ -151,6 +153,7 @@ class PathInfo:
             "share": self.share,
             "webdav": self.webdav,
             "ssl": self.ssl,
+            "webdav_fallback": self.webdav_fallback,
             "device": self.device,
             "mapped_drive": self.mapped_drive,
             "relative": self.relative,
@@ -241,7 +244,10 @@ def normalize_path(path: str) -> str:
 
 
 def _file_url_to_path(url: str) -> str | None:
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return None  # e.g. an unbalanced "[" in the host part
     host = parts.netloc
     path = urllib.parse.unquote(parts.path)
     if host and host.lower() != "localhost":
@@ -309,11 +315,12 @@ def resolve_path(
 
 
 def _apply_drive_map(path: str, drive_map: Mapping[str, str]) -> tuple[str, str | None]:
-    prefix = ""
+    """``X:\\rest`` → ``\\\\host\\share\\rest`` for a mapped letter (also behind a ``\\\\?\\`` prefix,
+    which still reaches the redirector through the drive's DOS device link)."""
     body = path
     for dev in _DEVICE_PREFIXES:
         if path.startswith(dev):
-            prefix, body = dev, path[len(dev) :]
+            body = path[len(dev) :]
             break
     if len(body) < 2 or body[1] != ":" or not body[0].isalpha():
         return path, None
@@ -328,7 +335,6 @@ def _apply_drive_map(path: str, drive_map: Mapping[str, str]) -> tuple[str, str 
         return path, None
     target = _clean(target).replace("/", "\\").rstrip("\\")
     rest = body[2:].lstrip("\\")
-    del prefix  # a device path through a mapped letter still goes to the redirector
     return _join_normalized(*split_root(target + "\\" + rest)), letter
 
 
@@ -340,10 +346,9 @@ def _ads(rest: str) -> tuple[bool, str | None]:
     if ":" not in last:
         return False, None
     _, _, stream = last.partition(":")
-    name, _, stype = stream.partition(":")
+    name = stream.partition(":")[0]  # "name:$DATA" → "name"
     if not name:
         return False, None  # "file::$DATA" is the unnamed (main) stream
-    del stype
     return True, name
 
 
@@ -408,7 +413,7 @@ def _classify(
     url = _URL.match(target)
     if url:
         return _classify_url(base, target, url.group(1).lower(), net)
-    return _classify_windows(base, target, env, net, have_resolved=resolved is not None)
+    return _classify_windows(base, target, env, net)
 
 
 def _classify_url(base: PathInfo, url: str, scheme: str, net: NetworkConfig | None) -> PathInfo:
@@ -446,9 +451,7 @@ def _classify_url(base: PathInfo, url: str, scheme: str, net: NetworkConfig | No
     )
 
 
-def _classify_windows(
-    base: PathInfo, target: str, env: tuple[str, ...], net: NetworkConfig | None, *, have_resolved: bool
-) -> PathInfo:
+def _classify_windows(base: PathInfo, target: str, env: tuple[str, ...], net: NetworkConfig | None) -> PathInfo:
     device = target.startswith(_DEVICE_PREFIXES)
     _root, rest = split_root(target)
     ads, stream = _ads(rest)
@@ -461,15 +464,17 @@ def _classify_windows(
         if body[:4].upper() == "UNC\\":
             unc_body = body[4:]
         elif re.match(r"^[A-Za-z]:", body):
-            return _local(info, have_resolved)
+            return replace(info, kind="local")
         else:
             redirect = _nt_redirector(body)
             if redirect is not None:
                 kind, unc_body = redirect
                 if kind == "webdav":
                     return _classify_unc(info, unc_body, net, force_webdav=True)
+                if "lanmanredirector" in body.lower():
+                    return _classify_unc(info, unc_body, net, smb_only=True)
             elif body.lower().startswith(("volume{", "globalroot", "harddisk", "physicaldrive", "pipe\\", "device\\", "mailslot\\", "cdrom", "tape")):
-                return _local(info, have_resolved)
+                return replace(info, kind="local")
             else:
                 return replace(info, notes=(*info.notes, "unrecognised device path"))
     elif target.startswith("\\\\"):
@@ -484,13 +489,8 @@ def _classify_windows(
             return replace(info, kind="local")
         return info
     if re.match(r"^[A-Za-z]:", target):
-        return _local(info, have_resolved)
+        return replace(info, kind="local")
     return info
-
-
-def _local(info: PathInfo, have_resolved: bool) -> PathInfo:
-    del have_resolved
-    return replace(info, kind="local")
 
 
 def _nt_redirector(body: str) -> tuple[str, str] | None:
@@ -507,7 +507,9 @@ def _nt_redirector(body: str) -> tuple[str, str] | None:
     return None
 
 
-def _classify_unc(info: PathInfo, body: str, net: NetworkConfig | None, *, force_webdav: bool = False) -> PathInfo:
+def _classify_unc(
+    info: PathInfo, body: str, net: NetworkConfig | None, *, force_webdav: bool = False, smb_only: bool = False
+) -> PathInfo:
     hostpart, _, tail = body.partition("\\")
     share = tail.partition("\\")[0] or None
     if not hostpart:
@@ -541,6 +543,7 @@ def _classify_unc(info: PathInfo, body: str, net: NetworkConfig | None, *, force
         ip_literal=hinfo.ip_literal,
         scope=hinfo.scope,
         share=share,
+        webdav_fallback=not smb_only,
     )
 
 

@@ -1,0 +1,179 @@
+"""The columnar fleet store: normalized events as Parquet, partitioned by day and host.
+
+Layout of a store directory (shared storage works: every write is a new file)::
+
+    DIR/events/event_day=YYYY-MM-DD/host_key=<host>/part-<uuid>.parquet   (zstd)
+    DIR/ledger.jsonl      one ingest-ledger row per source file (same columns as the DuckDB store)
+    DIR/alerts.jsonl      Alert.to_dict() documents, upserted by event.id
+
+Ingest goes through the ordinary DuckDB :class:`~cabhunt.store.Store` as a staging area (same
+readers, field maps and ledger), then copies the staged events out as new Parquet files, so a
+Parquet store is appendable, and idempotent exactly like the DuckDB file: a file whose digest is
+in the ledger is skipped. Reading is a DuckDB view over the Parquet files (``events()``); the
+Spark engine reads the same files (:mod:`cabhunt.engine.spark`). The partition columns are extra
+(``event_day``, ``host_key``): every event column, ``host_name`` included, stays in the files so
+both engines see the same schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cabhunt.schema import COLUMN_NAMES
+from cabhunt.store.duckdb_store import Store, _sql_str
+from cabhunt.store.tables import LEDGER_COLUMNS
+
+if TYPE_CHECKING:
+    import ibis
+
+PARTITION_COLUMNS: tuple[str, ...] = ("event_day", "host_key")
+
+
+def events_dir(store_dir: Path) -> Path:
+    return Path(store_dir) / "events"
+
+
+def _ledger_path(store_dir: Path) -> Path:
+    return Path(store_dir) / "ledger.jsonl"
+
+
+def _alerts_path(store_dir: Path) -> Path:
+    return Path(store_dir) / "alerts.jsonl"
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                out.append(json.loads(line))
+    return out
+
+
+def _write_jsonl_atomic(path: Path, docs: Sequence[Mapping[str, Any]]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for doc in docs:
+            fh.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
+    tmp.replace(path)
+
+
+def read_ledger(store_dir: Path) -> list[dict[str, Any]]:
+    return _read_jsonl(_ledger_path(store_dir))
+
+
+def read_alerts(store_dir: Path) -> list[dict[str, Any]]:
+    docs = _read_jsonl(_alerts_path(store_dir))
+    return sorted(docs, key=lambda d: (str(d.get("@timestamp")), str((d.get("event") or {}).get("id"))))
+
+
+def find_alert(store_dir: Path, alert_id: str) -> dict[str, Any] | None:
+    for doc in _read_jsonl(_alerts_path(store_dir)):
+        if (doc.get("event") or {}).get("id") == alert_id:
+            return doc
+    return None
+
+
+def save_alerts(store_dir: Path, alerts: Sequence[Mapping[str, Any]]) -> None:
+    """Upsert alert documents by id (rewrites the small alerts file atomically)."""
+    if not alerts:
+        return
+    by_id = {(d.get("event") or {}).get("id"): d for d in _read_jsonl(_alerts_path(store_dir))}
+    for doc in alerts:
+        by_id[(doc.get("event") or {}).get("id")] = dict(doc)
+    Path(store_dir).mkdir(parents=True, exist_ok=True)
+    _write_jsonl_atomic(_alerts_path(store_dir), list(by_id.values()))
+
+
+class ParquetStore(Store):
+    """A Parquet directory with the :class:`Store` interface (DuckDB reads it, ingest stages in DuckDB)."""
+
+    store_dir: Path
+
+    @classmethod
+    def open_dir(cls, store_dir: Path, *, memory_limit: str = "3GB", threads: int | None = None) -> ParquetStore:
+        """Open (creating if needed) the store directory; staging happens in a temporary DuckDB file."""
+        base = Store.open(None, memory_limit=memory_limit, threads=threads)
+        store = cls(base.duck, base.path, base._tmpdir)
+        store.store_dir = Path(store_dir)
+        store.store_dir.mkdir(parents=True, exist_ok=True)
+        store._load_ledger()
+        return store
+
+    def _load_ledger(self) -> None:
+        for row in read_ledger(self.store_dir):
+            row = dict(row)
+            for key in ("started", "finished"):
+                if isinstance(row.get(key), str):
+                    row[key] = row[key].rstrip("Z")
+            super().record_ledger(row)
+
+    # -- reading -------------------------------------------------------------------------------
+    def _has_parquet(self) -> bool:
+        return any(events_dir(self.store_dir).rglob("*.parquet"))
+
+    def events(self) -> ibis.Table:
+        """Events in the Parquet files plus any staged and not yet flushed."""
+        cols = ", ".join(f'"{c}"' for c in COLUMN_NAMES)
+        if self._has_parquet():
+            glob = _sql_str(str(events_dir(self.store_dir) / "**" / "*.parquet"))
+            source = (
+                f"SELECT {cols} FROM read_parquet('{glob}', hive_partitioning = true, union_by_name = true) "
+                f"UNION ALL SELECT {cols} FROM events"
+            )
+        else:
+            source = f"SELECT {cols} FROM events"
+        self.duck.execute(f"CREATE OR REPLACE TEMP VIEW fleet_events AS {source}")
+        return self.con.table("fleet_events")
+
+    def event_count(self) -> int:
+        self.events()
+        return int(self.duck.execute("SELECT count(*) FROM fleet_events").fetchall()[0][0])
+
+    # -- writing -------------------------------------------------------------------------------
+    def record_ledger(self, row: Mapping[str, Any]) -> None:
+        super().record_ledger(row)
+        self._pending_ledger = True
+
+    def flush(self) -> int:
+        """Write staged events as new Parquet files and persist the ledger; returns rows written."""
+        staged = int(self.duck.execute("SELECT count(*) FROM events").fetchall()[0][0])
+        if staged:
+            target = _sql_str(str(events_dir(self.store_dir)))
+            self.duck.execute(
+                "COPY (SELECT *, coalesce(strftime(ts, '%Y-%m-%d'), 'unknown') AS event_day, "
+                "regexp_replace(lower(coalesce(host_name, 'unknown')), '[^a-z0-9._-]', '_', 'g') AS host_key "
+                f"FROM events) TO '{target}' (FORMAT parquet, COMPRESSION zstd, "
+                "PARTITION_BY (event_day, host_key), APPEND, FILENAME_PATTERN 'part-{uuid}')"
+            )
+            self.duck.execute("DELETE FROM events")
+        if getattr(self, "_pending_ledger", False):
+            rows = []
+            for rec in self.ledger():
+                rows.append({k: rec.get(k) for k in LEDGER_COLUMNS})
+            _write_jsonl_atomic(_ledger_path(self.store_dir), rows)
+            self._pending_ledger = False
+        return staged
+
+    # -- alerts --------------------------------------------------------------------------------
+    def save_alerts(self, alerts: Sequence[Mapping[str, Any]]) -> None:
+        save_alerts(self.store_dir, alerts)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return read_alerts(self.store_dir)
+
+    def load_alert(self, alert_id: str) -> dict[str, Any] | None:
+        return find_alert(self.store_dir, alert_id)
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            super().close()

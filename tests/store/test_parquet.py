@@ -1,0 +1,94 @@
+"""The Parquet fleet store: partitioned, appendable, idempotent, same events as the DuckDB file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cabhunt.errors import Problems
+from cabhunt.ingest import ingest_paths
+from cabhunt.store import Store
+from cabhunt.store.factory import StoreChoiceError, open_store
+from cabhunt.store.parquet import ParquetStore
+
+
+def _ndjson(path: Path, host: str, n: int, day: str = "2026-03-02") -> Path:
+    with path.open("w") as fh:
+        for i in range(n):
+            fh.write(
+                json.dumps(
+                    {
+                        "@timestamp": f"{day}T10:00:{i % 60:02d}.000Z",
+                        "event": {"code": "1"},
+                        "host": {"name": host},
+                        "winlog": {
+                            "channel": "Microsoft-Windows-Sysmon/Operational",
+                            "provider_name": "Microsoft-Windows-Sysmon",
+                            "computer_name": host,
+                            "event_id": 1,
+                            "record_id": i + 1,
+                            "event_data": {
+                                "UtcTime": f"{day} 10:00:{i % 60:02d}.000",
+                                "ProcessGuid": f"{{0000-{i}}}",
+                                "ProcessId": str(100 + i),
+                                "Image": r"C:\Windows\System32\makecab.exe",
+                                "CommandLine": rf"makecab \\10.0.0.5\s\f{i}.exe C:\Users\Public\f{i}.cab",
+                            },
+                        },
+                    }
+                )
+                + "\n"
+            )
+    return path
+
+
+def test_parquet_store_partitions_and_is_idempotent(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _ndjson(logs / "a.json", "WS01", 5)
+    _ndjson(logs / "b.json", "WS02", 3, day="2026-03-03")
+    sdir = tmp_path / "fleet"
+    store = ParquetStore.open_dir(sdir)
+    summary = ingest_paths(store, [logs], Problems())
+    assert summary.normalized == 8
+    store.close()
+    parts = sorted(p.relative_to(sdir / "events").parts[:2] for p in (sdir / "events").rglob("*.parquet"))
+    assert ("event_day=2026-03-02", "host_key=ws01") in parts
+    assert ("event_day=2026-03-03", "host_key=ws02") in parts
+
+    again = ParquetStore.open_dir(sdir)
+    summary2 = ingest_paths(again, [logs], Problems())
+    assert summary2.already == 2 and summary2.normalized == 0
+    assert again.event_count() == 8
+    _ndjson(logs / "c.json", "WS03", 2)
+    ingest_paths(again, [logs / "c.json"], Problems())
+    again.flush()
+    assert again.event_count() == 10
+    cols = again.events().columns
+    assert "event_day" not in cols and "host_name" in cols
+    again.close()
+
+    with Store.open(None) as duck:
+        ingest_paths(duck, [logs], Problems())
+        assert duck.event_count() == 10
+
+
+def test_alerts_round_trip_in_store_dir(tmp_path: Path) -> None:
+    store = ParquetStore.open_dir(tmp_path / "s")
+    doc = {"@timestamp": "2026-03-02T10:00:00.000Z", "event": {"id": "a1"}, "cabhunt": {"verdict": "malicious"}}
+    store.save_alerts([doc])
+    store.save_alerts([{**doc, "cabhunt": {"verdict": "suppressed"}}])
+    assert [d["cabhunt"]["verdict"] for d in store.alerts()] == ["suppressed"]
+    assert store.load_alert("a1") is not None and store.load_alert("zz") is None
+    store.close()
+
+
+def test_open_store_rejects_bad_combinations(tmp_path: Path) -> None:
+    with pytest.raises(StoreChoiceError):
+        open_store(tmp_path / "x.duckdb", tmp_path / "d")
+    with pytest.raises(StoreChoiceError):
+        open_store(engine="spark")
+    with pytest.raises(StoreChoiceError):
+        open_store(engine="oracle")
