@@ -151,3 +151,20 @@ def test_crlf_blank_lines_and_bom(tmp_path: Path) -> None:
     assert row["records_read"] == 2 and row["normalized"] == 2 and row["errors"] == 0
     assert [g["event_uid"].split(":")[1] for g in got] == ["1", "4"]  # line numbers count blank lines
     assert all(not g["raw"].endswith("\r") for g in got)
+
+
+def test_utf16_ndjson_and_invalid_utf8(tmp_path: Path) -> None:
+    text = "\r\n".join([_good_line(1), "", _good_line(3)]) + "\r\n"
+    wide = tmp_path / "wide.json"
+    wide.write_bytes(text.encode("utf-16"))
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(_good_line(1).replace("p1.exe", "caf\xe9.exe").encode("latin-1") + b"\n" + _good_line(2).encode() + b"\n")
+    with ingested(wide, latin) as (store, _s, _p):
+        ledger = ledger_by_name(store)
+        got = rows(store, "src_file LIKE '%latin.json'", ["process_name"])
+        ids = [r["event_uid"].split(":")[1] for r in rows(store, "src_file LIKE '%wide.json'", ["event_uid"])]
+    assert ledger["wide.json"]["format"] == "winlogbeat_raw" and ledger["wide.json"]["normalized"] == 2
+    assert ids == ["1", "3"]
+    # the undecodable byte is replaced, the record is kept
+    assert ledger["latin.json"]["normalized"] == 2 and ledger["latin.json"]["errors"] == 0
+    assert {r["process_name"] for r in got} == {"caf\ufffd.exe", "p2.exe"}

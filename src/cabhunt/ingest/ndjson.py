@@ -50,6 +50,9 @@ def iter_line_blocks(path: Path, block_bytes: int = BATCH_BYTES) -> Iterator[tup
             line_no += len(lines)
 
 
+_JSON_SPACE = " \t\r\n"  # whitespace as JSON defines it (a line of only these is not a record)
+
+
 def _arrow_lines(block: bytes) -> tuple[Any, Any, bytes]:
     """The lines of ``block`` (each ending in ``\\n``) as an Arrow string array, terminators dropped.
 
@@ -81,7 +84,7 @@ def _blank(offsets: Any, data: bytes) -> Any:
         starts = offsets[:-1]
         first = np.frombuffer(data, dtype=np.uint8)[np.minimum(starts, len(data) - 1)]
         for i in np.flatnonzero(~blank & np.isin(first, (9, 13, 32))):
-            blank[i] = not data[offsets[i] : offsets[i + 1]].strip()
+            blank[i] = not data[offsets[i] : offsets[i + 1]].strip(b" \t\r\n")
     return blank
 
 
@@ -99,7 +102,9 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
         start = fh.read(4)
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         for first, lines in iter_line_blocks(path):
-            yield Batch(texts=lines, first_id=first)
+            lines = [ln.rstrip("\r") for ln in lines]
+            ids = [first + i for i, ln in enumerate(lines) if ln.strip(_JSON_SPACE)]
+            yield Batch(texts=[ln for ln in lines if ln.strip(_JSON_SPACE)], ids=ids)
         return
     line_no = 1
     carry = b""
@@ -125,8 +130,8 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
                 arr, offsets, packed = _arrow_lines(block)
             except pa.ArrowInvalid:
                 texts = [t.rstrip("\r") for t in block.decode("utf-8", errors="replace").split("\n")[:-1]]
-                ids = [line_no + i for i, t in enumerate(texts) if t.strip()]
-                yield Batch(texts=[t for t in texts if t.strip()], ids=ids)
+                ids = [line_no + i for i, t in enumerate(texts) if t.strip(_JSON_SPACE)]
+                yield Batch(texts=[t for t in texts if t.strip(_JSON_SPACE)], ids=ids)
                 line_no += len(texts)
             else:
                 blank = _blank(offsets, packed)

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,10 +113,21 @@ class Store:
 
     def record_ledger(self, row: Mapping[str, Any]) -> None:
         """Write one ledger row; a new row for the same path and digest replaces the old one."""
-        self.finish_files([row])
+        self._write_ledger([row])
 
     def finish_files(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Write ledger rows and drop the files' pending marks: three statements for any number."""
+        """Ledger rows of files whose events are all written (and their pending marks dropped).
+
+        Three statements for any number of rows; a subclass that overrides :meth:`record_ledger`
+        (to persist the ledger elsewhere) still sees every row through it.
+        """
+        if type(self).record_ledger is not Store.record_ledger:
+            for row in rows:
+                self.record_ledger(row)
+            return
+        self._write_ledger(rows)
+
+    def _write_ledger(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
         import pyarrow as pa
@@ -126,6 +138,9 @@ class Store:
             rec["sha256"] = rec["sha256"] or ""
             rec["skipped"] = json.dumps(rec["skipped"] or {})
             rec["error_messages"] = json.dumps(rec["error_messages"] or [])
+            for key in ("started", "finished"):
+                if isinstance(rec[key], str):  # a ledger read back from JSON
+                    rec[key] = datetime.fromisoformat(rec[key].rstrip("Z"))
             records.append(rec)
         types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "JSON": pa.string(), "TIMESTAMP": pa.timestamp("us")}
         schema = pa.schema([(col, types[typ]) for col, typ in LEDGER_COLUMNS.items()])
