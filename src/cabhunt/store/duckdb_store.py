@@ -12,8 +12,8 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import datetime
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
