@@ -129,3 +129,20 @@ def test_gzip_of_corrupt_file_keeps_records(tmp_path: Path) -> None:
     ok, _ = package_counts(src)
     with ingested(f) as (store, _s, _p):
         assert ledger_by_name(store)["x.evtx.gz"]["records_read"] == ok
+
+
+def test_sysmon_image_load_registry_and_stream_events() -> None:
+    root = shared_or_skip("fixtures/evtx")
+    with ingested(root) as (store, _s, _p):
+        loads = rows(store, "event_code = 7")
+        regs = rows(store, "event_code = 13")
+        streams = rows(store, "event_code = 15")
+        nets = rows(store, "event_code = 3")
+    assert loads and all(r["dll_path"] and r["dll_signature_status"] and r["dll_signed"] is not None for r in loads)
+    assert any(r["dll_path"].lower().endswith("msxml3.dll") and r["dll_signed"] for r in loads)
+    assert regs and all(r["registry_path"].startswith(("HKLM", "HKU", "HKCR", "HKCU")) for r in regs)
+    assert any(r["registry_value"] == "DWORD (0x00000001)" for r in regs)
+    assert streams and all(r["file_path"] and r["event_category"] == "file" for r in streams)
+    assert nets and all(r["destination_ip"] and r["network_initiated"] is not None for r in nets)
+    for r in loads + regs + streams + nets:
+        assert r["process_name"] and r["process_entity_id"] and r["ts"] is not None
