@@ -76,3 +76,24 @@ def test_ledger_row_replaced_for_same_path_and_digest() -> None:
         assert len(store.ledger()) == 1
         # a failed row never counts as "already ingested"
         assert store.has_digest("") is None
+
+
+def test_ingest_caps_memory_and_restores_it(tmp_path: Path) -> None:
+    from cabhunt.errors import Problems
+    from cabhunt.ingest import _parse_bytes, ingest_paths
+
+    assert _parse_bytes("2.7 GiB") == int(2.7 * 1024**3)
+    assert _parse_bytes("3GB") == 3 * 1000**3
+    assert _parse_bytes("lots") is None
+    with Store.open(memory_limit="3GB") as store:
+
+        def setting() -> str:
+            return str(store.duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+        before = setting()
+        during: list[str] = []
+        f = tmp_path / "x.json"
+        f.write_text("")
+        ingest_paths(store, [f], Problems(), progress=lambda _i, _n: during.append(setting()))
+        assert during == ["1.0 GiB"]
+        assert setting() == before

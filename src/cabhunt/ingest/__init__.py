@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["IngestSummary", "ingest_file", "ingest_paths"]
 
 PREFETCH_MIN_BYTES = 8 * 1024 * 1024
+INGEST_MEMORY_BYTES = 1024 * 1024 * 1024
 
 
 @dataclass
@@ -92,6 +93,7 @@ def ingest_paths(
     files = list(iter_files([Path(p) for p in paths], problems))
     loader = Loader(store)
     done: list[FileStats] = []
+    restore = _cap_memory(store)
     try:
         for i, (path, why) in enumerate(files, 1):
             stats = FileStats(path=path, problems=problems)
@@ -106,6 +108,8 @@ def ingest_paths(
     except BaseException:
         loader.abort()
         raise
+    finally:
+        restore()
     for stats in done:
         summary.add(stats)
     summary.seconds = time.perf_counter() - started
@@ -178,6 +182,40 @@ def _load(loader: Loader, stats: FileStats, found: Detected) -> None:
         # What was read before the failure is kept (and counted); the rest is reported.
         stats.error(f"read failed, rest of file not read: {getattr(exc, 'strerror', None) or exc}", counted=False)
         stats.status = "partial"
+
+
+def _cap_memory(store: Store) -> Callable[[], None]:
+    """Hold DuckDB to INGEST_MEMORY_BYTES while ingesting; returns the function that restores it.
+
+    Written blocks stay cached up to the memory limit, so with the (query-friendly) 3 GB default
+    a long ingest's footprint would keep growing with the data; a smaller cap keeps it flat
+    (streaming) at no cost in throughput, since ingest only appends.
+    """
+    duck = store.duck
+    before = getattr(store, "memory_limit", None) or str(
+        duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    )
+    limit = _parse_bytes(before)
+    if limit is None or limit <= INGEST_MEMORY_BYTES:
+        return lambda: None
+    duck.execute(f"SET memory_limit = '{INGEST_MEMORY_BYTES // (1024 * 1024)}MiB'")
+
+    def restore() -> None:
+        duck.execute(f"SET memory_limit = '{before}'")
+
+    return restore
+
+
+def _parse_bytes(text: str) -> int | None:
+    """DuckDB's rendering of a size ('2.7 GiB', '953.6 MiB', '3.0 GB') in bytes."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(i?)B?\s*", text, re.I)
+    if m is None:
+        return None
+    base = 1024 if m.group(3) else 1000
+    power = " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * base**power)
 
 
 def _fail(store: Store, stats: FileStats, reason: str) -> None:

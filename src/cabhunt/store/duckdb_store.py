@@ -29,8 +29,11 @@ if TYPE_CHECKING:
 class Store:
     """Events, ledger and alerts in one DuckDB file (temporary unless ``db`` is given)."""
 
-    def __init__(self, duck: duckdb.DuckDBPyConnection, path: Path, tmpdir: Path | None) -> None:
+    def __init__(
+        self, duck: duckdb.DuckDBPyConnection, path: Path, tmpdir: Path | None, memory_limit: str | None = None
+    ) -> None:
         self.duck = duck
+        self.memory_limit = memory_limit  # as configured (DuckDB reports it rounded)
         self.path = path
         self._tmpdir = tmpdir
         self._ibis: IbisDuckDB | None = None
@@ -61,7 +64,7 @@ class Store:
         con.execute(LEDGER_DDL)
         con.execute(ALERTS_DDL)
         con.execute(PENDING_DDL)
-        return cls(con, path, tmpdir)
+        return cls(con, path, tmpdir, memory_limit)
 
     # -- reading -------------------------------------------------------------------------------
     @property
