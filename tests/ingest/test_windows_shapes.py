@@ -76,6 +76,7 @@ def test_security_events_fields() -> None:
     assert p["process_name"] == "diantz.exe" and p["process_parent_name"] == "cmd.exe"
     assert (p["user_domain"], p["user_name"]) == ("CORP", "bob")
     assert p["ts"] == datetime(2026, 3, 2, 10, 20, 0, 456000)
+    assert p["process_integrity_level"] == "Medium"  # from MandatoryLabel S-1-16-8192
     logon = got[4624]
     assert logon["logon_type"] == 3 and logon["source_ip"] == "10.0.0.16" and logon["user_name"] == "bob"
     assert logon["process_executable"] is None  # "-" means none

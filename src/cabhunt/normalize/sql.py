@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -86,6 +86,12 @@ _TRANSFORMS: dict[str, Callable[[str], str]] = {
         f"ELSE nullif({x}, '') END"
     ),
     "ts": ts_expr,
+    # Security 4688 MandatoryLabel SIDs -> the names Sysmon writes in IntegrityLevel
+    "integrity_sid": lambda x: (
+        f"CASE upper({x}) WHEN 'S-1-16-0' THEN 'Untrusted' WHEN 'S-1-16-4096' THEN 'Low' "
+        f"WHEN 'S-1-16-8192' THEN 'Medium' WHEN 'S-1-16-8448' THEN 'Medium' WHEN 'S-1-16-12288' THEN 'High' "
+        f"WHEN 'S-1-16-16384' THEN 'System' WHEN 'S-1-16-20480' THEN 'System' ELSE nullif(nullif({x}, ''), '-') END"
+    ),
 }
 
 
@@ -214,13 +220,11 @@ class CompiledMap:
     paths: list[str]
     structure: str  # json_transform structure producing the staging column ``_s``
     prepared_sql: str  # staging table -> one row per JSON record: id, line, _keep, _reason, columns
-    skip_reason_unused: str = "event id not used"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def events_sql(self, stage: str) -> str:
         """SELECT of the event columns (schema order) for the kept records of ``stage``.
 
-        ``stage`` carries, besides ``id``/``line``/``v``, the per-file columns ``_fk``,
+        ``stage`` carries, besides ``id``/``line``/``_s``, the per-file columns ``_fk``,
         ``_uid_prefix`` (``<digest16>:``), ``_src_file``, ``_src_format`` and ``_default_key``.
         """
         cols = []
@@ -425,7 +429,6 @@ def _keyed(shape: str) -> CompiledMap:
         paths=paths.paths,
         structure=paths.structure(),
         prepared_sql=paths.resolve(prepared),
-        skip_reason_unused="log type not used",
     )
 
 
