@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cabhunt.model import Alert, RuleRef
 from cabhunt.schema import COLUMN_NAMES
 from cabhunt.store import Store
@@ -97,3 +99,30 @@ def test_ingest_caps_memory_and_restores_it(tmp_path: Path) -> None:
         ingest_paths(store, [f], Problems(), progress=lambda _i, _n: during.append(setting()))
         assert during == ["1.0 GiB"]
         assert setting() == before
+
+
+def test_interrupted_ingest_is_cleaned_up_and_read_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cabhunt.errors import Problems
+    from cabhunt.ingest import ingest_paths
+    from cabhunt.ingest.source import file_digest
+    from tests.ingest.helpers import DATA
+
+    src = DATA / "zeek_dns.log"
+    db = tmp_path / "s.duckdb"
+    digest = file_digest(src)
+    with Store.open(db) as store:
+        # what a run killed between writing events and writing the ledger row leaves behind
+        store.mark_pending([(digest, str(src))])
+        store.duck.execute(
+            "INSERT INTO events (event_uid, src_file) VALUES (?, ?), (?, ?)",
+            [digest[:16] + ":9", str(src), digest[:16] + ":10", str(src)],
+        )
+        store.duck.execute("INSERT INTO events (event_uid, src_file) VALUES ('other:1', 'x')")
+    with Store.open(db) as store:
+        summary = ingest_paths(store, [src], Problems())
+        uids = sorted(r[0] for r in store.duck.execute("SELECT event_uid FROM events").fetchall())
+        pending = store.duck.execute("SELECT count(*) FROM ingest_pending").fetchall()[0][0]
+    assert summary.normalized == 2
+    assert uids == sorted([digest[:16] + ":9", digest[:16] + ":10", "other:1"])
+    assert pending == 0
+    assert "interrupted" in capsys.readouterr().err
