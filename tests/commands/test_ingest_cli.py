@@ -94,3 +94,24 @@ def test_real_entry_point(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["normalized"] == 1
+
+
+def test_parquet_store_option(tmp_path: Path) -> None:
+    sdir = tmp_path / "fleet"
+    code, out, _err = _run(str(DATA / "zeek_conn.log"), "--store", str(sdir), "--format", "json")
+    assert code == 0 and json.loads(out)["summary"]["normalized"] == 2
+    assert list((sdir / "events").rglob("*.parquet"))
+    code, out, _err = _run(str(DATA / "zeek_conn.log"), "--store", str(sdir), "--format", "json")
+    assert code == 0 and json.loads(out)["summary"]["already_ingested"] == 1
+
+
+def test_db_and_store_together_is_bad_usage(tmp_path: Path) -> None:
+    code, _out, err = _run(str(DATA / "zeek_conn.log"), "--db", str(tmp_path / "a.duckdb"), "--store", str(tmp_path / "s"))
+    assert code == 2 and "either --db or --store" in err
+
+
+def test_unopenable_db_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-db.duckdb"
+    bad.write_bytes(b"this is not a duckdb file" * 100)
+    code, _out, err = _run(str(DATA / "zeek_conn.log"), "--db", str(bad))
+    assert code == 1 and "cannot open store" in err and "Traceback" not in err
