@@ -142,8 +142,9 @@ class Store:
             rec["skipped"] = json.dumps(rec["skipped"] or {})
             rec["error_messages"] = json.dumps(rec["error_messages"] or [])
             for key in ("started", "finished"):
-                if isinstance(rec[key], str):  # a ledger read back from JSON
-                    rec[key] = datetime.fromisoformat(rec[key].rstrip("Z"))
+                stamp = rec[key]
+                if isinstance(stamp, str):  # a ledger read back from JSON
+                    rec[key] = datetime.fromisoformat(stamp.rstrip("Z"))
             records.append(rec)
         types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "JSON": pa.string(), "TIMESTAMP": pa.timestamp("us")}
         schema = pa.schema([(col, types[typ]) for col, typ in LEDGER_COLUMNS.items()])
