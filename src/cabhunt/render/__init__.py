@@ -1,0 +1,1 @@
+"""Renderers: every output format reads only the :class:`cabhunt.model.Alert` document."""

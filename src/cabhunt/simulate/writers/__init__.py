@@ -1,0 +1,1 @@
+"""One renderer per real output shape; ``files`` opens the (optionally gzip) outputs."""
