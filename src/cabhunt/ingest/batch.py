@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # Large flushes let DuckDB spread the JSON parsing over all threads; memory stays bounded.
-BATCH_RECORDS = 100_000
-BATCH_BYTES = 96 * 1024 * 1024
+BATCH_RECORDS = 200_000
+BATCH_BYTES = 192 * 1024 * 1024
 READ_BYTES = 32 * 1024 * 1024
 
 
