@@ -26,6 +26,9 @@ def ingest_command(
     db: Annotated[
         Path | None, typer.Option("--db", help="DuckDB store to create or extend (default: temporary).")
     ] = None,
+    store_dir: Annotated[
+        Path | None, typer.Option("--store", help="Parquet fleet store directory to create or extend.")
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Ledger output: table or json.")] = Format.table,
     memory_limit: Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit.")] = "3GB",
     threads: Annotated[int | None, typer.Option("--threads", help="DuckDB and EVTX parser threads.")] = None,
@@ -33,13 +36,16 @@ def ingest_command(
     """Read logs (EVTX, Windows XML, NDJSON, Zeek, Squid; gzip too) into the event store."""
     from cabhunt.errors import Problems
     from cabhunt.ingest import ingest_paths
-    from cabhunt.store import Store
+    from cabhunt.store.factory import StoreChoiceError, open_store
 
     problems = Problems()
     try:
-        store = Store.open(db, memory_limit=memory_limit, threads=threads)
+        store = open_store(db, store_dir, memory_limit=memory_limit, threads=threads)
+    except StoreChoiceError as exc:
+        print(f"cabhunt: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
     except Exception as exc:  # duckdb raises its own exception types for locked/corrupt files
-        print(f"cabhunt: {db}: cannot open store: {exc}", file=sys.stderr)
+        print(f"cabhunt: {db or store_dir}: cannot open store: {' '.join(str(exc).split())}", file=sys.stderr)
         raise typer.Exit(1) from None
     try:
         summary = ingest_paths(store, paths, problems)

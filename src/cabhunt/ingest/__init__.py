@@ -1,16 +1,18 @@
 """Getting logs into the store: walk, sniff, read, normalize (in DuckDB), account in the ledger.
 
-Each file is one transaction: its events and its ledger row are committed together, so an
-interrupted run never leaves half a file behind, and a file whose digest is already in the
-ledger is skipped -- re-ingesting adds nothing.
+A file's events count only once its ledger row is written (a run interrupted in between is
+cleaned up by the next one), and a file whose digest is already in the ledger is skipped --
+re-ingesting adds nothing.
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cabhunt.errors import Problems
 from cabhunt.ingest.batch import Batch
@@ -20,7 +22,13 @@ from cabhunt.ingest.source import file_digest, head
 from cabhunt.ingest.walk import iter_files
 from cabhunt.store import Store
 
+if TYPE_CHECKING:
+    from cabhunt.ingest.loader import Loader
+
 __all__ = ["IngestSummary", "ingest_file", "ingest_paths"]
+
+PREFETCH_MIN_BYTES = 8 * 1024 * 1024
+INGEST_MEMORY_BYTES = 1024 * 1024 * 1024
 
 
 @dataclass
@@ -50,6 +58,19 @@ class IngestSummary:
             extra.append(f"{self.unreadable:,} unreadable")
         return text + (f"; {', '.join(extra)}" if extra else "")
 
+    def add(self, stats: FileStats) -> None:
+        self.rows.append(stats.row())
+        if stats.status == "duplicate":
+            self.already += 1
+        elif stats.status == "failed":
+            self.unreadable += 1
+        else:
+            self.files += 1
+            self.records += stats.records_read
+            self.normalized += stats.normalized
+            self.skipped += sum(stats.skipped.values())
+            self.errors += stats.errors
+
     @property
     def readable(self) -> bool:
         """True when at least one input was read (or was already in the store)."""
@@ -63,35 +84,41 @@ def ingest_paths(
     progress: Callable[[int, int], None] | None = None,
 ) -> IngestSummary:
     """Ingest every file under ``paths`` into ``store``; never raises for bad input."""
+    from cabhunt.ingest.loader import Loader
+
     started = time.perf_counter()
     summary = IngestSummary()
+    for stale in store.recover():
+        problems.add(stale, "an earlier ingest of this file was interrupted; its events were removed and it is read again")
     files = list(iter_files([Path(p) for p in paths], problems))
-    for i, (path, why) in enumerate(files, 1):
-        stats = FileStats(path=path, problems=problems)
-        if why is not None:
-            _fail(store, stats, why)
-        else:
-            ingest_file(store, stats)
-        row = stats.row()
-        summary.rows.append(row)
-        if stats.status == "duplicate":
-            summary.already += 1
-        elif stats.status == "failed":
-            summary.unreadable += 1
-        else:
-            summary.files += 1
-            summary.records += stats.records_read
-            summary.normalized += stats.normalized
-            summary.skipped += sum(stats.skipped.values())
-            summary.errors += stats.errors
-        if progress is not None:
-            progress(i, len(files))
+    loader = Loader(store)
+    done: list[FileStats] = []
+    restore = _cap_memory(store)
+    try:
+        for i, (path, why) in enumerate(files, 1):
+            stats = FileStats(path=path, problems=problems)
+            if why is not None:
+                _fail(store, stats, why)
+            else:
+                ingest_file(loader, stats)
+            done.append(stats)
+            if progress is not None:
+                progress(i, len(files))
+        loader.commit()
+    except BaseException:
+        loader.abort()
+        raise
+    finally:
+        restore()
+    for stats in done:
+        summary.add(stats)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def ingest_file(store: Store, stats: FileStats) -> None:
-    """Read one file into the store (one transaction with its ledger row)."""
+def ingest_file(loader: Loader, stats: FileStats) -> None:
+    """Read one file into the loader's store (its ledger row is written when its events are)."""
+    store = loader.store
     path = stats.path
     try:
         stats.size = path.stat().st_size
@@ -100,11 +127,10 @@ def ingest_file(store: Store, stats: FileStats) -> None:
     except (OSError, EOFError) as exc:
         _fail(store, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return
-    previous = store.has_digest(stats.sha256)
+    previous = loader.known_digest(stats.sha256)
     if previous is not None:
         stats.status = "duplicate"
         stats.format = "duplicate"
-        stats.skipped = {}
         if previous != str(path):
             stats.error_messages = [f"same content as {previous}, already ingested"]
         stats.finish()
@@ -114,26 +140,11 @@ def ingest_file(store: Store, stats: FileStats) -> None:
         _fail(store, stats, "unknown format (not EVTX, Windows XML, NDJSON, Zeek or Squid)")
         return
     stats.format = found.format
-    store.begin()
-    try:
-        _load(store, stats, found)
-        stats.finish()
-        if stats.records_read == 0 and stats.status != "failed" and stats.errors == 0 and stats.error_messages:
-            stats.status = "partial"
-        store.record_ledger(stats.row())
-        store.commit()
-    except (OSError, EOFError, UnicodeError) as exc:
-        store.rollback()
-        stats.records_read = stats.normalized = 0
-        stats.skipped = {}
-        _fail(store, stats, f"read failed: {getattr(exc, 'strerror', None) or exc}")
-    except BaseException:
-        store.rollback()
-        raise
+    _load(loader, stats, found)
+    loader.file_done(stats)
 
 
-def _load(store: Store, stats: FileStats, found: Detected) -> None:
-    from cabhunt.ingest.loader import load_batches
+def _load(loader: Loader, stats: FileStats, found: Detected) -> None:
     from cabhunt.normalize import compile_map
 
     cmap = compile_map(found.shape)
@@ -159,7 +170,52 @@ def _load(store: Store, stats: FileStats, found: Detected) -> None:
         from cabhunt.ingest.ndjson import read_ndjson
 
         batches = read_ndjson(stats.path)
-    load_batches(store, cmap, batches, stats, key=found.key, record_label=label)
+    from cabhunt.ingest.prefetch import prefetch
+
+    fk = loader.open_file(stats, key=found.key, label=label)
+    if stats.size > PREFETCH_MIN_BYTES:  # a thread per small file costs more than it saves
+        batches = prefetch(batches)
+    try:
+        for batch in batches:
+            loader.add(fk, cmap, batch)
+    except (OSError, EOFError, UnicodeError, zlib.error) as exc:
+        # What was read before the failure is kept (and counted); the rest is reported.
+        stats.error(f"read failed, rest of file not read: {getattr(exc, 'strerror', None) or exc}", counted=False)
+        stats.status = "partial"
+
+
+def _cap_memory(store: Store) -> Callable[[], None]:
+    """Hold DuckDB to INGEST_MEMORY_BYTES while ingesting; returns the function that restores it.
+
+    Written blocks stay cached up to the memory limit, so with the (query-friendly) 3 GB default
+    a long ingest's footprint would keep growing with the data; a smaller cap keeps it flat
+    (streaming) at no cost in throughput, since ingest only appends.
+    """
+    duck = store.duck
+    before = getattr(store, "memory_limit", None) or str(
+        duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    )
+    limit = _parse_bytes(before)
+    if limit is None or limit <= INGEST_MEMORY_BYTES:
+        return lambda: None
+    duck.execute(f"SET memory_limit = '{INGEST_MEMORY_BYTES // (1024 * 1024)}MiB'")
+
+    def restore() -> None:
+        duck.execute(f"SET memory_limit = '{before}'")
+
+    return restore
+
+
+def _parse_bytes(text: str) -> int | None:
+    """DuckDB's rendering of a size ('2.7 GiB', '953.6 MiB', '3.0 GB') in bytes."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(i?)B?\s*", text, re.I)
+    if m is None:
+        return None
+    base = 1024 if m.group(3) else 1000
+    power = " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * base**power)
 
 
 def _fail(store: Store, stats: FileStats, reason: str) -> None:

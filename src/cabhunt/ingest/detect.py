@@ -55,7 +55,7 @@ def detect(head: bytes) -> Detected | None:
     text = text_of(head)
     stripped = text.lstrip()
     if stripped.startswith("<"):
-        if re.match(r"<(\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<(Events|Event)[\s>/]", stripped, re.S):
+        if re.match(r"(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<(Events|Event)[\s>/]", stripped, re.S):
             return Detected("xml", "evtx_json")
         return None
     if stripped.startswith("#separator") or stripped.startswith("#fields"):

@@ -60,7 +60,7 @@ class FileStats:
         hidden = self.errors - REPORT_PER_FILE
         if hidden > 0:
             self.problems.add(self.path, f"{hidden} more broken records not shown (total {self.errors})")
-        if self.status == "ok" and self.errors:
+        if self.status == "ok" and (self.errors or self.error_messages):
             self.status = "partial"
 
     def row(self) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from cabhunt.ingest.batch import BATCH_BYTES, Batch
+from cabhunt.ingest.batch import BATCH_BYTES, READ_BYTES, Batch
 from cabhunt.ingest.source import open_stream
 
 
@@ -49,7 +50,97 @@ def iter_line_blocks(path: Path, block_bytes: int = BATCH_BYTES) -> Iterator[tup
             line_no += len(lines)
 
 
-def read_ndjson(path: Path) -> Iterator[Batch]:
-    """Batches of raw lines (blank lines are dropped by the loader, not counted)."""
-    for first, lines in iter_line_blocks(path):
-        yield Batch(texts=lines, first_id=first)
+_JSON_SPACE = " \t\r\n"  # whitespace as JSON defines it (a line of only these is not a record)
+
+
+def _arrow_lines(block: bytes) -> tuple[Any, Any, bytes]:
+    """The lines of ``block`` (each ending in ``\\n``) as an Arrow string array, terminators dropped.
+
+    Line ends are found with numpy and the data buffer is the block minus its newlines, so
+    each line is copied once (by ``bytes.replace``) and never becomes a Python object.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if b"\r\n" in block:
+        block = block.replace(b"\r\n", b"\n")
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    offsets = np.empty(len(ends) + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1:] = ends - np.arange(len(ends))  # positions once the newlines are gone
+    data = block.replace(b"\n", b"")
+    arr = pa.StringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    arr.validate(full=True)  # raises on bytes that are not UTF-8
+    return arr, offsets, data
+
+
+def _blank(offsets: Any, data: bytes) -> Any:
+    """Mask of lines that are empty or only whitespace (not records)."""
+    import numpy as np
+
+    lengths = np.diff(offsets)
+    blank = lengths == 0
+    if len(data):
+        starts = offsets[:-1]
+        first = np.frombuffer(data, dtype=np.uint8)[np.minimum(starts, len(data) - 1)]
+        for i in np.flatnonzero(~blank & np.isin(first, (9, 13, 32))):
+            blank[i] = not data[offsets[i] : offsets[i + 1]].strip(b" \t\r\n")
+    return blank
+
+
+def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
+    """Batches of raw lines (blank lines are dropped by the loader, not counted).
+
+    UTF-8 input is cut into lines with numpy and handed over as Arrow arrays over the file's
+    own bytes; a block with invalid UTF-8 (or a UTF-16 file) goes through the decoding path,
+    which replaces bad bytes instead of losing the line.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    with open_stream(path) as fh:
+        start = fh.read(4)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        for first, lines in iter_line_blocks(path):
+            lines = [ln.rstrip("\r") for ln in lines]
+            ids = [first + i for i, ln in enumerate(lines) if ln.strip(_JSON_SPACE)]
+            yield Batch(texts=[ln for ln in lines if ln.strip(_JSON_SPACE)], ids=ids)
+        return
+    line_no = 1
+    carry = b""
+    with open_stream(path) as fh:
+        first_block = True
+        while True:
+            chunk = fh.read(block_bytes)
+            if first_block and chunk.startswith(codecs.BOM_UTF8):
+                chunk = chunk[len(codecs.BOM_UTF8) :]
+            first_block = False
+            data = carry + chunk
+            if not chunk:
+                if data:
+                    data += b"\n"
+                else:
+                    return
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            block, carry = data[: cut + 1], data[cut + 1 :]
+            try:
+                arr, offsets, packed = _arrow_lines(block)
+            except pa.ArrowInvalid:
+                texts = [t.rstrip("\r") for t in block.decode("utf-8", errors="replace").split("\n")[:-1]]
+                ids = [line_no + i for i, t in enumerate(texts) if t.strip(_JSON_SPACE)]
+                yield Batch(texts=[t for t in texts if t.strip(_JSON_SPACE)], ids=ids)
+                line_no += len(texts)
+            else:
+                blank = _blank(offsets, packed)
+                if blank.any():
+                    keep = ~blank
+                    ids = np.arange(line_no, line_no + len(arr), dtype=np.int64)[keep]
+                    yield Batch(texts=[], ids=ids, arrow=arr.filter(pa.array(keep)))
+                else:
+                    yield Batch(texts=[], first_id=line_no, arrow=arr)
+                line_no += len(arr)
+            if not chunk:
+                return

@@ -1,16 +1,18 @@
 """Compile a field map into DuckDB SQL over a staging table of raw records.
 
 The staging table has ``id`` (record id or line number), ``line`` (the record's JSON text) and
-``v`` -- every JSON path the map needs, extracted in one ``json_extract_string(line, [paths])``
-call so each record is parsed once (``v`` is NULL when the line is not JSON). The compiled
-SELECT then only indexes ``v``, casts and combines; the events table gets one INSERT per batch.
+``_s`` -- every JSON path the map needs, parsed in one ``json_transform(line, structure)`` call
+into a STRUCT of text fields, so each record is parsed once (``_s`` is NULL when the line is not
+JSON). The compiled SELECT then only reads struct fields, casts and combines; the events table
+gets one INSERT per flush.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -28,6 +30,9 @@ from cabhunt.normalize.fieldmap import (
 from cabhunt.schema import EVENT_COLUMNS
 
 # Columns computed in the last step from the others (never taken from a map directly).
+# Staging columns carried through every level of the compiled SELECT.
+_PASS = "_fk, id, line, _s, _uid_prefix, _src_file, _src_format, _default_key"
+_PASS_OUT = "_fk, id, line, _uid_prefix, _src_file, _src_format"
 _DERIVED = {"event_uid", "process_name", "process_parent_name", "src_file", "src_format", "src_record_id", "raw"}
 
 
@@ -81,21 +86,105 @@ _TRANSFORMS: dict[str, Callable[[str], str]] = {
         f"ELSE nullif({x}, '') END"
     ),
     "ts": ts_expr,
+    # Security 4688 MandatoryLabel SIDs -> the names Sysmon writes in IntegrityLevel
+    "integrity_sid": lambda x: (
+        f"CASE upper({x}) WHEN 'S-1-16-0' THEN 'Untrusted' WHEN 'S-1-16-4096' THEN 'Low' "
+        f"WHEN 'S-1-16-8192' THEN 'Medium' WHEN 'S-1-16-8448' THEN 'Medium' WHEN 'S-1-16-12288' THEN 'High' "
+        f"WHEN 'S-1-16-16384' THEN 'System' WHEN 'S-1-16-20480' THEN 'System' ELSE nullif(nullif({x}, ''), '-') END"
+    ),
 }
 
 
 class PathTable:
-    """Deduplicated JSON paths; each is one element of the staging column ``v``."""
+    """The JSON paths a map reads, parsed once per record into one typed STRUCT column ``_s``.
+
+    ``ref(path)`` hands out a placeholder; :meth:`resolve` replaces it by the struct field
+    access once every path is known. A path that is a prefix of another (EVTX ``EventID`` is a
+    number, or an object with ``#text`` when it has qualifiers) is kept as JSON text and the
+    longer path is read from that small text.
+    """
 
     def __init__(self) -> None:
         self.paths: list[str] = []
         self._index: dict[str, int] = {}
 
     def ref(self, path: str) -> str:
+        path = "$" + "".join(f".{quote_key(k)}" for k in path_segments(path))  # one spelling per path
         if path not in self._index:
             self._index[path] = len(self.paths)
             self.paths.append(path)
-        return f"v[{self._index[path] + 1}]"
+        return f"__cabhunt_p{self._index[path]}__"
+
+    def structure(self) -> str:
+        """The ``json_transform`` structure: every leaf VARCHAR (numbers and objects as text)."""
+        tree: dict[str, Any] = {}
+        for segs in self._roots().values():
+            node = tree
+            for key in segs[:-1]:
+                node = node.setdefault(key, {})
+            node[segs[-1]] = "VARCHAR"
+        _check_case(tree)
+        return json.dumps(tree, ensure_ascii=False)
+
+    def resolve(self, sql: str) -> str:
+        roots = self._roots()
+        exprs: dict[str, str] = {}
+        for path in self.paths:
+            segs = path_segments(path)
+            for n in range(1, len(segs) + 1):
+                prefix = tuple(segs[:n])
+                root = next((p for p, s in roots.items() if tuple(s) == prefix), None)
+                if root is not None:
+                    break
+            assert root is not None
+            expr = "_s"
+            for key in segs[:n]:
+                expr = f"struct_extract({expr}, {sql_literal(key)})"
+            rest = segs[n:]
+            if rest:
+                sub = "$" + "".join(f".{quote_key(k)}" for k in rest)
+                expr = f"CASE WHEN left({expr}, 1) = '{{' THEN json_extract_string({expr}, {sql_literal(sub)}) END"
+            exprs[f"__cabhunt_p{self._index[path]}__"] = f"({expr})"
+        return re.sub(r"__cabhunt_p\d+__", lambda m: exprs[m.group(0)], sql)
+
+    def _roots(self) -> dict[str, list[str]]:
+        parsed = {p: path_segments(p) for p in self.paths}
+        roots = {}
+        for p, segs in parsed.items():
+            if not any(len(o) < len(segs) and segs[: len(o)] == o for o in parsed.values()):
+                roots[p] = segs
+        return roots
+
+
+def _check_case(node: dict[str, Any], where: str = "$") -> None:
+    """DuckDB matches struct keys case-insensitively: two keys differing only by case collide."""
+    seen: dict[str, str] = {}
+    for key, child in node.items():
+        if key.lower() in seen:
+            raise FieldMapError(f"keys {seen[key.lower()]!r} and {key!r} under {where} differ only by case")
+        seen[key.lower()] = key
+        if isinstance(child, dict):
+            _check_case(child, f"{where}.{key}")
+
+
+_SEGMENT = re.compile(r'\.(?:"((?:[^"\\]|\\.)*)"|([^."]+))')
+
+
+def path_segments(path: str) -> list[str]:
+    """``$.a."b.c".d`` -> ``["a", "b.c", "d"]``."""
+    if not path.startswith("$"):
+        raise FieldMapError(f"JSON path must start with $: {path!r}")
+    segs = []
+    pos = 1
+    while pos < len(path):
+        m = _SEGMENT.match(path, pos)
+        if m is None:
+            raise FieldMapError(f"bad JSON path {path!r}")
+        segs.append(m.group(1).replace('\\"', '"') if m.group(1) is not None else m.group(2))
+        pos = m.end()
+    if not segs:
+        raise FieldMapError(f"JSON path selects the whole record: {path!r}")
+    return segs
 
 
 def transform(name: str, x: str) -> str:
@@ -129,31 +218,34 @@ class CompiledMap:
 
     shape: str
     paths: list[str]
+    structure: str  # json_transform structure producing the staging column ``_s``
     prepared_sql: str  # staging table -> one row per JSON record: id, line, _keep, _reason, columns
-    default_key: str | None = None
-    skip_reason_unused: str = "event id not used"
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    def events_sql(self, stage: str, *, digest16: str, src_file: str, src_format: str, key: str | None = None) -> str:
-        """SELECT of the event columns (schema order) for the kept records of ``stage``."""
-        inner = self._inner(stage, key)
+    def events_sql(self, stage: str) -> str:
+        """SELECT of the event columns (schema order) for the kept records of ``stage``.
+
+        ``stage`` carries, besides ``id``/``line``/``_s``, the per-file columns ``_fk``,
+        ``_uid_prefix`` (``<digest16>:``), ``_src_file``, ``_src_format`` and ``_default_key``.
+        """
         cols = []
         for name, typ in EVENT_COLUMNS.items():
-            cols.append(f'try_cast({self._final(name, digest16, src_file, src_format)} AS {typ}) AS "{name}"')
-        return f"SELECT {', '.join(cols)} FROM ({inner}) WHERE _keep"
+            cols.append(f'try_cast({self._final(name)} AS {typ}) AS "{name}"')
+        return f"SELECT {', '.join(cols)} FROM ({self._inner(stage)}) WHERE _keep"
 
-    def reasons_sql(self, stage: str, key: str | None = None) -> str:
-        """Skip reasons and their counts for the records of ``stage`` that are not stored."""
-        return f"SELECT _reason, count(*) FROM ({self._inner(stage, key)}) WHERE NOT _keep GROUP BY _reason"
+    def counts_sql(self, stage: str) -> str:
+        """Per file: how many records are kept, and how many are skipped for which reason."""
+        return (
+            f"SELECT _fk, _keep, CASE WHEN _keep THEN NULL ELSE _reason END AS reason, count(*) "
+            f"FROM ({self._inner(stage)}) GROUP BY ALL"
+        )
 
-    def _inner(self, stage: str, key: str | None) -> str:
-        k = key if key is not None else self.default_key
-        return self.prepared_sql.replace("{stage}", stage).replace("{default_key}", sql_literal(k))
+    def _inner(self, stage: str) -> str:
+        return self.prepared_sql.replace("{stage}", stage)
 
     @staticmethod
-    def _final(name: str, digest16: str, src_file: str, src_format: str) -> str:
+    def _final(name: str) -> str:
         if name == "event_uid":
-            return f"{sql_literal(digest16 + ':')} || CAST(id AS VARCHAR)"
+            return "_uid_prefix || CAST(id AS VARCHAR)"
         if name in ("process_name", "process_parent_name"):
             src = "process_executable" if name == "process_name" else "process_parent_executable"
             return f"nullif(lower(regexp_extract({src}, '[^\\\\/]+$')), '')"
@@ -163,10 +255,8 @@ class CompiledMap:
             return "coalesce(user_name, CASE WHEN contains(_user, '\\') THEN nullif(substr(_user, strpos(_user, '\\') + 1), '') ELSE nullif(nullif(_user, ''), '-') END)"
         if name == "user_domain":
             return "coalesce(user_domain, CASE WHEN contains(_user, '\\') THEN nullif(substr(_user, 1, strpos(_user, '\\') - 1), '') END)"
-        if name == "src_file":
-            return sql_literal(src_file)
-        if name == "src_format":
-            return sql_literal(src_format)
+        if name in ("src_file", "src_format"):
+            return f"_{name}"
         if name == "src_record_id":
             return "coalesce(_record_id, id)"
         if name == "raw":
@@ -263,8 +353,8 @@ def _windows(shape: str) -> CompiledMap:
     cols.append(f"{column('user')} AS _user")
 
     level1 = (
-        f"SELECT id, line, v, {code} AS _code, {channel} AS _channel, {provider} AS _provider, "
-        f"{host} AS _host, {record_id} AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
+        f"SELECT {_PASS}, {code} AS _code, {channel} AS _channel, {provider} AS _provider, "
+        f"{host} AS _host, {record_id} AS _record_id FROM {{stage}} WHERE _s IS NOT NULL"
     )
     level2 = (
         f"SELECT *, CASE {' '.join(kind_whens)} "
@@ -275,8 +365,8 @@ def _windows(shape: str) -> CompiledMap:
         f"SELECT *, coalesce({' OR '.join(keep_terms)}, false) AS _keep, "
         f"CASE WHEN _code IS NULL THEN 'no event id' ELSE 'event id not used' END AS _reason FROM ({level2})"
     )
-    prepared = f"SELECT id, line, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3})"
-    return CompiledMap(shape=shape, paths=paths.paths, prepared_sql=prepared)
+    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3})"
+    return CompiledMap(shape=shape, paths=paths.paths, structure=paths.structure(), prepared_sql=paths.resolve(prepared))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,7 +381,8 @@ def _keyed(shape: str) -> CompiledMap:
         return f"$.{quote_key(name)}"
 
     key_field = spec.get("key_field")
-    key_expr = f"coalesce(nullif({paths.ref(field_path(key_field))}, ''), {{default_key}})" if key_field else "{default_key}"
+    default = f"coalesce(_default_key, {sql_literal(spec.get('default_key'))})"
+    key_expr = f"coalesce(nullif({paths.ref(field_path(key_field))}, ''), {default})" if key_field else default
     types: dict[str, dict[str, Any]] = spec["types"]
     common = spec.get("common") or {}
     branches: dict[str, dict[str, list[str]]] = {}
@@ -326,19 +417,18 @@ def _keyed(shape: str) -> CompiledMap:
     cols.append("NULL::VARCHAR AS _user")
     type_list = ", ".join(sql_literal(t) for t in types)
     level1 = (
-        f"SELECT id, line, v, {key_expr} AS _key, NULL::BIGINT AS _record_id FROM {{stage}} WHERE v IS NOT NULL"
+        f"SELECT {_PASS}, {key_expr} AS _key, NULL::BIGINT AS _record_id FROM {{stage}} WHERE _s IS NOT NULL"
     )
     level2 = (
         f"SELECT *, coalesce(_key IN ({type_list}), false) AS _keep, "
         f"CASE WHEN _key IS NULL THEN 'unknown log type' ELSE 'log type not used' END AS _reason FROM ({level1})"
     )
-    prepared = f"SELECT id, line, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level2})"
+    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level2})"
     return CompiledMap(
         shape=shape,
         paths=paths.paths,
-        prepared_sql=prepared,
-        default_key=spec.get("default_key"),
-        skip_reason_unused="log type not used",
+        structure=paths.structure(),
+        prepared_sql=paths.resolve(prepared),
     )
 
 

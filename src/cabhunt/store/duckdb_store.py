@@ -13,11 +13,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cabhunt.schema import create_table_sql
-from cabhunt.store.tables import ALERTS_DDL, LEDGER_COLUMNS, LEDGER_DDL
+from cabhunt.store.tables import ALERTS_DDL, LEDGER_COLUMNS, LEDGER_DDL, PENDING_DDL
 
 if TYPE_CHECKING:
     import duckdb
@@ -28,8 +29,11 @@ if TYPE_CHECKING:
 class Store:
     """Events, ledger and alerts in one DuckDB file (temporary unless ``db`` is given)."""
 
-    def __init__(self, duck: duckdb.DuckDBPyConnection, path: Path, tmpdir: Path | None) -> None:
+    def __init__(
+        self, duck: duckdb.DuckDBPyConnection, path: Path, tmpdir: Path | None, memory_limit: str | None = None
+    ) -> None:
         self.duck = duck
+        self.memory_limit = memory_limit  # as configured (DuckDB reports it rounded)
         self.path = path
         self._tmpdir = tmpdir
         self._ibis: IbisDuckDB | None = None
@@ -50,13 +54,17 @@ class Store:
         con.execute(f"SET memory_limit = '{_sql_str(memory_limit)}'")
         con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
         con.execute("SET TimeZone = 'UTC'")
+        # Events are mostly long text (command lines, the raw record). zstd writes them about twice
+        # as fast as the default analysis and compresses them about twice as well.
+        con.execute("SET force_compression = 'zstd'")
         # Large per-file ingest transactions must be able to spill instead of failing.
         spill = (tmpdir or path.parent) / f".{path.name}.tmp"
         con.execute(f"SET temp_directory = '{_sql_str(str(spill))}'")
         con.execute(create_table_sql("events"))
         con.execute(LEDGER_DDL)
         con.execute(ALERTS_DDL)
-        return cls(con, path, tmpdir)
+        con.execute(PENDING_DDL)
+        return cls(con, path, tmpdir, memory_limit)
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -108,26 +116,83 @@ class Store:
 
     def record_ledger(self, row: Mapping[str, Any]) -> None:
         """Write one ledger row; a new row for the same path and digest replaces the old one."""
-        values = []
-        for col in LEDGER_COLUMNS:
-            val = row.get(col)
-            if col in ("skipped", "error_messages"):
-                val = json.dumps(val if val is not None else ({} if col == "skipped" else []))
-            values.append(val)
-        self.duck.execute(
-            "DELETE FROM ingest_ledger WHERE path = ? AND sha256 = ?", [row.get("path"), row.get("sha256") or ""]
-        )
-        placeholders = ", ".join("?" for _ in LEDGER_COLUMNS)
-        self.duck.execute(f"INSERT INTO ingest_ledger VALUES ({placeholders})", values)
+        self._write_ledger([row])
 
-    def begin(self) -> None:
-        self.duck.execute("BEGIN TRANSACTION")
+    def finish_files(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Ledger rows of files whose events are all written (and their pending marks dropped).
 
-    def commit(self) -> None:
-        self.duck.execute("COMMIT")
+        Three statements for any number of rows; a subclass that overrides :meth:`record_ledger`
+        (to persist the ledger elsewhere) still sees every row through it.
+        """
+        if type(self).record_ledger is not Store.record_ledger:
+            for row in rows:
+                self.record_ledger(row)
+            return
+        self._write_ledger(rows)
 
-    def rollback(self) -> None:
-        self.duck.execute("ROLLBACK")
+    def _write_ledger(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        import pyarrow as pa
+
+        records = []
+        for row in rows:
+            rec = {col: row.get(col) for col in LEDGER_COLUMNS}
+            rec["sha256"] = rec["sha256"] or ""
+            rec["skipped"] = json.dumps(rec["skipped"] or {})
+            rec["error_messages"] = json.dumps(rec["error_messages"] or [])
+            for key in ("started", "finished"):
+                stamp = rec[key]
+                if isinstance(stamp, str):  # a ledger read back from JSON
+                    rec[key] = datetime.fromisoformat(stamp.rstrip("Z"))
+            records.append(rec)
+        types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "JSON": pa.string(), "TIMESTAMP": pa.timestamp("us")}
+        schema = pa.schema([(col, types[typ]) for col, typ in LEDGER_COLUMNS.items()])
+        self.duck.register("_cabhunt_new_ledger", pa.Table.from_pylist(records, schema=schema))
+        cols = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
+        try:
+            self.duck.execute("BEGIN TRANSACTION")
+            self.duck.execute(
+                "DELETE FROM ingest_ledger WHERE (path, sha256) IN (SELECT path, sha256 FROM _cabhunt_new_ledger)"
+            )
+            self.duck.execute(f"INSERT INTO ingest_ledger ({cols}) SELECT {cols} FROM _cabhunt_new_ledger")
+            self.duck.execute(
+                "DELETE FROM ingest_pending WHERE sha256 IN (SELECT sha256 FROM _cabhunt_new_ledger WHERE sha256 <> '')"
+            )
+            self.duck.execute("COMMIT")
+        except BaseException:
+            self.duck.execute("ROLLBACK")
+            raise
+        finally:
+            self.duck.unregister("_cabhunt_new_ledger")
+
+    def digests(self) -> dict[str, str]:
+        """Digest -> path of every file already ingested (read once per run: the ledger is small)."""
+        rows = self.duck.execute(
+            "SELECT sha256, min(path) FROM ingest_ledger WHERE status IN ('ok', 'partial') GROUP BY sha256"
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def mark_pending(self, files: Sequence[tuple[str, str]]) -> None:
+        """``(sha256, path)`` of files whose first events are about to be written (see :meth:`recover`)."""
+        if not files:
+            return
+        import pyarrow as pa
+
+        marks = pa.table({"sha256": [f[0] for f in files], "path": [f[1] for f in files]})
+        self.duck.register("_cabhunt_marks", marks)
+        try:
+            self.duck.execute("INSERT INTO ingest_pending SELECT sha256, path FROM _cabhunt_marks")
+        finally:
+            self.duck.unregister("_cabhunt_marks")
+
+    def recover(self) -> list[str]:
+        """Drop the events of files an interrupted run left half-written; returns their paths."""
+        rows = self.duck.execute("SELECT DISTINCT sha256, path FROM ingest_pending").fetchall()
+        for sha256, _path in rows:
+            self.duck.execute("DELETE FROM events WHERE starts_with(event_uid, ?)", [str(sha256)[:16] + ":"])
+            self.duck.execute("DELETE FROM ingest_pending WHERE sha256 = ?", [sha256])
+        return [str(r[1]) for r in rows]
 
     # -- alerts --------------------------------------------------------------------------------
     def save_alerts(self, alerts: Sequence[Mapping[str, Any]]) -> None:

@@ -36,3 +36,9 @@ ALERTS_DDL = """CREATE TABLE IF NOT EXISTS alerts (
   "score" INTEGER,
   "doc" JSON
 )"""
+
+# Files whose events are being written; a row left here by an interrupted run marks events to drop.
+PENDING_DDL = """CREATE TABLE IF NOT EXISTS ingest_pending (
+  "sha256" VARCHAR,
+  "path" VARCHAR
+)"""

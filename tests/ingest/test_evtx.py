@@ -1,0 +1,148 @@
+"""EVTX: every record the evtx package yields is accounted for; broken files are reported, not fatal."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import tarfile
+import warnings
+from pathlib import Path
+
+import evtx
+import pytest
+
+from tests.conftest import shared_or_skip
+from tests.ingest.helpers import accounted, ingested, ledger_by_name, rows
+
+CHUNK = 65536
+
+
+def package_counts(path: Path) -> tuple[int, int]:
+    """(records, errors) as the evtx package itself yields them for ``path``."""
+    ok = bad = 0
+    it = evtx.PyEvtxParser(str(path)).records_json()
+    while True:
+        try:
+            next(it)
+        except StopIteration:
+            return ok, bad
+        except RuntimeError:
+            bad += 1
+        else:
+            ok += 1
+
+
+def check_all(root: Path, files: list[Path]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with ingested(root) as (store, summary, _problems):
+            ledger = {Path(r["path"]): r for r in store.ledger()}
+            stored = dict(store.duck.execute("SELECT src_file, count(*) FROM events GROUP BY 1").fetchall())
+    assert summary.unreadable == 0
+    read_files = 0
+    for f in files:
+        ok, bad = package_counts(f)
+        row = ledger.get(f)
+        if row is None:  # same bytes as another file: skipped as already ingested
+            assert summary.already
+            continue
+        read_files += 1
+        assert row["format"] == "evtx", f
+        assert row["records_read"] == ok + bad, f
+        assert row["errors"] >= bad, f
+        assert accounted(row), f
+        assert stored.get(str(f), 0) == row["normalized"], f
+    assert read_files == summary.files
+
+
+def test_shared_fixtures_match_the_evtx_package() -> None:
+    root = shared_or_skip("fixtures/evtx")
+    check_all(root, sorted(root.glob("*.evtx")))
+
+
+def test_fixture_events_are_normalized() -> None:
+    root = shared_or_skip("fixtures/evtx")
+    with ingested(root / "ID4688_4697_5140-5145_PSexec_remote_execution___admin_share.evtx") as (store, _s, _p):
+        got = rows(store, "event_code = 5145")
+        procs = rows(store, "event_code = 4688")
+    assert got and all(r["share_name"] and r["source_ip"] == "10.23.42.22" for r in got)
+    assert {r["user_name"] for r in got} == {"admmig"}
+    assert procs and all(r["process_pid"] is not None and r["process_name"] for r in procs)
+
+
+def _corrupt_copy(src: Path, dst: Path) -> None:
+    data = bytearray(src.read_bytes())
+    # overwrite bytes inside the first chunk's records (after the 4 KiB header + 512-byte chunk header)
+    for off in range(4096 + 512 + 3000, 4096 + 512 + 3400):
+        data[off] = 0x41
+    dst.write_bytes(bytes(data))
+
+
+def test_corrupt_and_truncated_evtx(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = shared_or_skip("fixtures/evtx/ID4688_4697_5140-5145_PSexec_remote_execution___admin_share.evtx")
+    corrupt = tmp_path / "corrupt.evtx"
+    _corrupt_copy(src, corrupt)
+    truncated = tmp_path / "truncated.evtx"
+    truncated.write_bytes(src.read_bytes()[: 4096 + 20000])
+    packed = tmp_path / "packed.bin"
+    packed.write_bytes(gzip.compress(src.read_bytes()))
+    good_ok, _ = package_counts(src)
+    ok, bad = package_counts(corrupt)
+    assert bad > 0  # the damage is real
+    with ingested(tmp_path) as (store, summary, _problems):
+        ledger = ledger_by_name(store)
+    c = ledger["corrupt.evtx"]
+    assert (c["records_read"], c["errors"], c["status"]) == (ok + bad, bad, "partial")
+    assert accounted(c) and c["error_messages"][0].startswith("record ")
+    t = ledger["truncated.evtx"]
+    assert t["status"] == "partial" and "truncated EVTX" in t["error_messages"][0]
+    p = ledger["packed.bin"]
+    assert p["format"] == "evtx" and p["records_read"] == good_ok and p["errors"] == 0
+    assert summary.files == 3
+    err = capsys.readouterr().err
+    assert "corrupt.evtx#" in err and "truncated.evtx: truncated EVTX" in err
+
+
+def test_file_with_evtx_magic_but_garbage(tmp_path: Path) -> None:
+    f = tmp_path / "fake.evtx"
+    f.write_bytes(b"ElfFile\x00" + b"\xff" * 5000)
+    with ingested(f) as (store, summary, _p):
+        row = ledger_by_name(store)["fake.evtx"]
+    assert row["normalized"] == 0 and row["error_messages"]
+    assert summary.files + summary.unreadable == 1
+
+
+def test_hayabusa_corpus(tmp_path: Path) -> None:
+    archive = shared_or_skip("corpora/hayabusa-sample-evtx.tar.xz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert len(files) == 593
+    check_all(tmp_path, files)
+
+
+def test_gzip_of_corrupt_file_keeps_records(tmp_path: Path) -> None:
+    src = shared_or_skip("fixtures/evtx/sysmon_1_7_11_migwiz.evtx")
+    f = tmp_path / "x.evtx.gz"
+    with src.open("rb") as fin, gzip.open(f, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
+    ok, _ = package_counts(src)
+    with ingested(f) as (store, _s, _p):
+        assert ledger_by_name(store)["x.evtx.gz"]["records_read"] == ok
+
+
+def test_sysmon_image_load_registry_and_stream_events() -> None:
+    root = shared_or_skip("fixtures/evtx")
+    with ingested(root) as (store, _s, _p):
+        loads = rows(store, "event_code = 7")
+        regs = rows(store, "event_code = 13")
+        streams = rows(store, "event_code = 15")
+        nets = rows(store, "event_code = 3")
+    assert loads and all(r["dll_path"] and r["dll_signature_status"] and r["dll_signed"] is not None for r in loads)
+    assert any(r["dll_path"].lower().endswith("msxml3.dll") and r["dll_signed"] for r in loads)
+    assert regs and all(r["registry_path"].startswith(("HKLM", "HKU", "HKCR", "HKCU")) for r in regs)
+    assert any(r["registry_value"] == "DWORD (0x00000001)" for r in regs)
+    assert streams and all(r["file_path"] and r["event_category"] == "file" for r in streams)
+    assert nets and all(r["destination_ip"] and r["network_initiated"] is not None for r in nets)
+    for r in loads + regs + streams + nets:
+        assert r["process_name"] and r["process_entity_id"] and r["ts"] is not None
