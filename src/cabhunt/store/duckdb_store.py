@@ -56,6 +56,7 @@ class Store:
             path.mkdir()
             spill = path
             con = duckdb.connect(":memory:")
+            _warm_ibis()
         else:
             path = Path(db)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -249,6 +250,22 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _warm_ibis() -> None:
+    """Import Ibis in the background: a temporary store is queried right after its ingest.
+
+    The import takes about half a second of pure Python, which overlaps the ingest (DuckDB
+    releases the GIL) instead of delaying the first query.
+    """
+    import contextlib
+    import threading
+
+    def work() -> None:
+        with contextlib.suppress(Exception):  # the real import in ``con`` reports any failure
+            import ibis.backends.duckdb  # noqa: F401
+
+    threading.Thread(target=work, name="cabhunt-ibis-import", daemon=True).start()
 
 
 def _sql_str(text: str) -> str:
