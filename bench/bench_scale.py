@@ -56,6 +56,7 @@ def stage_split(summary_json: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000000,3000000,10000000")
+    ap.add_argument("--spark-sizes", default="1000000", help="sizes also hunted on Spark local (slow)")
     ap.add_argument("--keep", action="store_true", help="keep generated data in bench/out")
     args = ap.parse_args()
     cab = [sys.executable, "-m", "cabhunt"]
@@ -74,7 +75,7 @@ def main() -> None:
             ("ingest --store", [*cab, "ingest", str(logs), "--store", str(store), "--format", "json"]),
             ("hunt --store (duckdb)", [*cab, "hunt", "--store", str(store), "--format", "json"]),
         ]
-        if spark:
+        if spark and str(size) in args.spark_sizes.split(","):
             runs.append(("hunt --store (spark)", [*cab, "hunt", "--store", str(store), "--engine", "spark", "--format", "json"]))
         for name, cmd in runs:
             wall, rss, out = timed(cmd)

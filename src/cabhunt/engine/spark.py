@@ -43,7 +43,8 @@ class SparkStore:
         self.con = ibis.pyspark.connect(self.spark)
         raw = self.con.read_parquet(str(events_dir), table_name="cabhunt_events_raw")
         keep = [c for c in raw.columns if c not in layout.PARTITION_COLUMNS]
-        self._events = raw.select(keep)
+        # Persisted once: a hunt runs many small queries over the same events.
+        self._events = raw.select(keep).cache()
 
     def events(self) -> Any:
         return self._events

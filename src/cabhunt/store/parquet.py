@@ -17,6 +17,7 @@ both engines see the same schema.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -120,7 +121,15 @@ class ParquetStore(Store):
         return any(events_dir(self.store_dir).rglob("*.parquet"))
 
     def events(self) -> ibis.Table:
-        """Events in the Parquet files plus any staged and not yet flushed."""
+        """Events in the Parquet files plus any staged and not yet flushed.
+
+        The first call materialises them once (Ibis ``cache()``): a hunt runs hundreds of small
+        investigation queries, and re-reading thousands of Parquet files for each costs minutes.
+        Any write invalidates the cache.
+        """
+        cached = getattr(self, "_cached", None)
+        if cached is not None:
+            return cached
         cols = ", ".join(f'"{c}"' for c in COLUMN_NAMES)
         if self._has_parquet():
             glob = _sql_str(str(events_dir(self.store_dir) / "**" / "*.parquet"))
@@ -131,13 +140,24 @@ class ParquetStore(Store):
         else:
             source = f"SELECT {cols} FROM events"
         self.duck.execute(f"CREATE OR REPLACE TEMP VIEW fleet_events AS {source}")
-        return self.con.table("fleet_events")
+        self._cached: ibis.Table | None = self.con.table("fleet_events").cache()
+        return self._cached
+
+    def _invalidate(self) -> None:
+        cached = getattr(self, "_cached", None)
+        if cached is not None:
+            self._cached = None
+            with contextlib.suppress(Exception):  # already dropped with its connection
+                cached.release()
 
     def event_count(self) -> int:
-        self.events()
-        return int(self.duck.execute("SELECT count(*) FROM fleet_events").fetchall()[0][0])
+        return int(self.events().count().to_pyarrow().as_py())
 
     # -- writing -------------------------------------------------------------------------------
+    def append_events(self, select_sql: str, params: Sequence[object] = ()) -> int:
+        self._invalidate()
+        return super().append_events(select_sql, params)
+
     def record_ledger(self, row: Mapping[str, Any]) -> None:
         super().record_ledger(row)
         self._pending_ledger = True
@@ -146,6 +166,7 @@ class ParquetStore(Store):
         """Write staged events as new Parquet files and persist the ledger; returns rows written."""
         staged = int(self.duck.execute("SELECT count(*) FROM events").fetchall()[0][0])
         if staged:
+            self._invalidate()
             target = _sql_str(str(events_dir(self.store_dir)))
             self.duck.execute(
                 "COPY (SELECT *, coalesce(strftime(ts, '%Y-%m-%d'), 'unknown') AS event_day, "
@@ -175,5 +196,6 @@ class ParquetStore(Store):
     def close(self) -> None:
         try:
             self.flush()
+            self._invalidate()
         finally:
             super().close()
