@@ -92,3 +92,22 @@ def test_open_store_rejects_bad_combinations(tmp_path: Path) -> None:
         open_store(engine="spark")
     with pytest.raises(StoreChoiceError):
         open_store(engine="oracle")
+
+
+def test_large_ingest_flushes_finished_files_as_it_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cabhunt.store.parquet as pq
+
+    monkeypatch.setattr(pq, "FLUSH_ROWS", 4)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for i in range(4):
+        _ndjson(logs / f"{i}.json", f"WS{i}", 3)
+    store = ParquetStore.open_dir(tmp_path / "fleet")
+    ingest_paths(store, [logs], Problems())
+    written = list((tmp_path / "fleet" / "events").rglob("*.parquet"))
+    assert written, "nothing was flushed before close"
+    store.close()
+    again = ParquetStore.open_dir(tmp_path / "fleet")
+    assert again.event_count() == 12
+    assert len(again.ledger()) == 4
+    again.close()

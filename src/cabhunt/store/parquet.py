@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import ibis
 
 PARTITION_COLUMNS: tuple[str, ...] = ("event_day", "host_key")
+# Staged events are copied out to Parquet once this many have accumulated (bounded memory).
+FLUSH_ROWS = 500_000
 
 
 def events_dir(store_dir: Path) -> Path:
@@ -162,19 +164,42 @@ class ParquetStore(Store):
         super().record_ledger(row)
         self._pending_ledger = True
 
-    def flush(self) -> int:
-        """Write staged events as new Parquet files and persist the ledger; returns rows written."""
+    def finish_files(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Ledger rows of completed files; their events go out to Parquet once enough are staged.
+
+        Only events of finished files are copied out, so an interrupted ingest never leaves a
+        half-written file in the Parquet data, and staging stays bounded on large inputs.
+        """
+        super().finish_files(rows)
+        done: set[str] = getattr(self, "_finished", set())
+        done.update(str(r.get("sha256") or "")[:16] for r in rows if r.get("sha256"))
+        self._finished = done
         staged = int(self.duck.execute("SELECT count(*) FROM events").fetchall()[0][0])
+        if staged >= FLUSH_ROWS:
+            self.flush(only_finished=True)
+
+    def flush(self, *, only_finished: bool = False) -> int:
+        """Write staged events as new Parquet files and persist the ledger; returns rows written."""
+        where = ""
+        if only_finished:
+            done = sorted(getattr(self, "_finished", set()))
+            if not done:
+                return 0
+            listed = ", ".join(f"'{_sql_str(d)}'" for d in done)
+            where = f" WHERE substr(event_uid, 1, 16) IN ({listed})"
+        staged = int(self.duck.execute(f"SELECT count(*) FROM events{where}").fetchall()[0][0])
         if staged:
             self._invalidate()
             target = _sql_str(str(events_dir(self.store_dir)))
             self.duck.execute(
                 "COPY (SELECT *, coalesce(strftime(ts, '%Y-%m-%d'), 'unknown') AS event_day, "
                 "regexp_replace(lower(coalesce(host_name, 'unknown')), '[^a-z0-9._-]', '_', 'g') AS host_key "
-                f"FROM events) TO '{target}' (FORMAT parquet, COMPRESSION zstd, "
+                f"FROM events{where}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, "
                 "PARTITION_BY (event_day, host_key), APPEND, FILENAME_PATTERN 'part-{uuid}')"
             )
-            self.duck.execute("DELETE FROM events")
+            self.duck.execute(f"DELETE FROM events{where}")
+        if only_finished:
+            self._finished = set()
         if getattr(self, "_pending_ledger", False):
             rows = []
             for rec in self.ledger():
