@@ -54,10 +54,11 @@ def _walk(paths: list[Path], search: bool) -> list[tuple[Path, bool]]:
 
 
 def _print_table(doc: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from cabhunt.render.console import make_console
+
+    console = make_console()
     cab = doc.get("cabinet") or {}
     header = cab.get("header", {})
     sig = cab.get("signature") or {}

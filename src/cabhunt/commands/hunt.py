@@ -88,10 +88,11 @@ def _ingest(store: Any, paths: list[Path], problems: Any, show_progress: bool) -
 
     if not show_progress:
         return ingest_paths(store, paths, problems)
-    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
+    from cabhunt.render.console import make_console
+
+    console = make_console(stderr=True)
     with Progress(
         TextColumn("ingest"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console, transient=True
     ) as bar:
@@ -160,11 +161,10 @@ def _emit(alerts: list[Alert], summary: dict[str, Any], fmt: str) -> None:
     elif fmt == "markdown":
         sys.stdout.write(_markdown(alerts, summary))
     else:
-        from rich.console import Console
-
+        from cabhunt.render.console import make_console
         from cabhunt.render.table import print_table
 
-        print_table(alerts, Console(stderr=True), summary)
+        print_table(alerts, make_console(stderr=True), summary)
     sys.stdout.flush()
 
 

@@ -86,8 +86,9 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from cabhunt.render.console import make_console
 
     table = Table(title="ingest ledger", show_lines=False)
     for col, justify in (
@@ -112,4 +113,4 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             f"{sum(skipped.values()):,}" + (f" ({detail})" if detail else ""),
             f"{row['errors']:,}",
         )
-    Console().print(table)
+    make_console().print(table)

@@ -38,8 +38,9 @@ def list_rules(
     if fmt == "json":
         print(json.dumps([r.summary() for r in rules] + [c.summary() for c in correlations], indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from cabhunt.render.console import make_console
 
     table = Table(title=f"cabhunt rules ({len(rules)})")
     for col in ("id", "name", "slug", "logsource", "level", "techniques", "uuid"):
@@ -64,7 +65,7 @@ def list_rules(
             "",
             c.uuid,
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 @rules_app.command("convert")

@@ -78,9 +78,9 @@ def _net(path: Path | None) -> NetworkConfig | None:
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from cabhunt.render.console import make_console
 
-    return Console(highlight=False, soft_wrap=False)
+    return make_console(highlight=False, soft_wrap=False)
 
 
 def _printable(text: str) -> str:
