@@ -40,18 +40,22 @@ def demo(
         stale.unlink(missing_ok=True)
     shutil.rmtree(cases, ignore_errors=True)
     print(f"cabhunt demo: simulating {hosts} hosts, ~{events:,} events (seed {seed}) into {fleet}", file=sys.stderr)
-    simulate(fleet, hosts=hosts, events=events, seed=seed)
+    manifest = simulate(fleet, hosts=hosts, events=events, seed=seed)
+    del manifest
+    network = json.loads((fleet / "manifest.json").read_text(encoding="utf-8")).get("network") or {}
     allowlist = fleet / "allowlist.yaml"
     artifacts = fleet / "artifacts"
-    print(f"cabhunt demo: hunting {fleet / 'logs'}", file=sys.stderr)
+    logs = [p for p in (fleet / "logs", fleet / "network") if p.exists()]
+    print(f"cabhunt demo: hunting {', '.join(str(p) for p in logs)}", file=sys.stderr)
     try:
         hunt(
-            paths=[fleet / "logs"],
+            paths=logs,
             db=db,
             allowlist=allowlist if allowlist.is_file() else None,
             artifacts=artifacts if artifacts.is_dir() else None,
             out=cases,
             fmt=fmt,
+            internal_cidr=list(network.get("internal_cidrs") or []),
         )
     except typer.Exit as done:
         if done.exit_code:

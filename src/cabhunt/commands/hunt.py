@@ -187,6 +187,9 @@ def hunt(
     db: Annotated[Path | None, typer.Option("--db", help="DuckDB file that keeps events and alerts")] = None,
     store_dir: Annotated[Path | None, typer.Option("--store", help="Parquet store folder")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb or spark")] = "duckdb",
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="Spark master URL (default local[*]); with --engine spark")
+    ] = None,
     allowlist: Annotated[Path | None, typer.Option("--allowlist", help="allowlist YAML")] = None,
     artifacts: Annotated[Path | None, typer.Option("--artifacts", help="collected files (.cab, .ddf)")] = None,
     intel: Annotated[Path | None, typer.Option("--intel", help="threat intel file")] = None,
@@ -246,7 +249,7 @@ def hunt(
     if paths and not existing:
         raise _fail("no readable input")
 
-    store = _open_store(db, store_dir, engine)
+    store = _open_store(db, store_dir, engine, spark_master)
     timings: dict[str, float] = {}
     try:
         ingest_line = None
@@ -273,13 +276,13 @@ def hunt(
             print(f"cabhunt: closing the store failed: {' '.join(str(exc).split())}", file=sys.stderr)
 
 
-def _open_store(db: Path | None, store_dir: Path | None, engine: str) -> Any:
+def _open_store(db: Path | None, store_dir: Path | None, engine: str, master: str | None = None) -> Any:
     if not _available("cabhunt.ingest") or not _available("cabhunt.store"):
         raise _fail("hunt needs the ingest and store packages, which are not installed")
     factory = _optional("cabhunt.store.factory", "open_store")
     try:
         if factory is not None:
-            return factory(db, store_dir, engine=engine)
+            return factory(db, store_dir, engine=engine, master=master)
         from cabhunt.store import Store
 
         return Store.open(db)
