@@ -62,6 +62,7 @@ FINDING_IDS: frozenset[str] = frozenset(
         "fleet.rare_destination",
         "fleet.spread",
         "allowlist.match",
+        "intel.match",  # a source, destination or staged hash listed in the local threat-intel input
     }
 )
 
