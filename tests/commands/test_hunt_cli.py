@@ -119,6 +119,8 @@ def test_real_evtx_folder() -> None:
         ids = {f["id"] for f in a["cabhunt"]["findings"]}
         assert "cabinet.user_writable" in ids
         assert not any(i.startswith("source.") for i in ids)
+        assert a["cabhunt"]["verdict"] in ("benign", "suspicious"), a["cabhunt"]["why"]
+    assert any("parent.suspicious" in {f["id"] for f in a["cabhunt"]["findings"]} for a in alerts)
 
 
 @pytest.mark.parametrize(

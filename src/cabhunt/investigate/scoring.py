@@ -27,6 +27,20 @@ SAME_FACT: dict[str, str] = {
 }
 
 
+# Evidence that something came in from elsewhere (or was hidden in a stream): the substance of
+# T1105 (and T1564.004). Without any of it, a high score comes from context alone -- local
+# packaging with an odd parent or follow-on, e.g. the public UAC-bypass samples -- and the verdict
+# stays at "suspicious" so an analyst looks, without calling it an ingress tool transfer.
+INGRESS_EVIDENCE: frozenset[str] = frozenset(
+    {
+        "source.smb", "source.webdav", "source.http", "source.external", "source.ip_literal",
+        "source.nonstandard_port", "ddf.remote", "ddf.remote_source", "net.corroborated",
+        "net.external", "net.ip_literal", "net.nonstandard_port", "net.share_mapped",
+        "proxy.corroborated", "webdav.client_activity", "logon.type3", "intel.match", "cabinet.ads",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Weights:
     weights: dict[str, int]
@@ -77,7 +91,7 @@ def score_alert(alert: Alert) -> None:
     alert.score = max(0, min(100, total))
     if alert.suppressed_by:
         alert.verdict = "suppressed"
-    elif alert.score >= w.malicious:
+    elif alert.score >= w.malicious and present & INGRESS_EVIDENCE:
         alert.verdict = "malicious"
     elif alert.score >= w.suspicious:
         alert.verdict = "suspicious"
@@ -105,6 +119,9 @@ def explain(alert: Alert) -> str:
                 f"; without it the score would be {alert.score}")
         return base + (f": {reasons}." if reasons else ".")
     verdict = alert.verdict.capitalize()
+    w = load_weights()
+    if alert.verdict == "suspicious" and alert.score >= w.malicious:
+        verdict += " (capped: no remote input or hidden stream is shown)"
     if not reasons:
         return f"{verdict} (score {alert.score}): no risk finding beyond the rule match itself."
     return f"{verdict} (score {alert.score}): {reasons}."
