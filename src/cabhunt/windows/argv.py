@@ -81,20 +81,7 @@ def split_command_line(cmdline: str, style: Style = "crt") -> list[str]:
         while i < n:
             c = text[i]
             if c == "\\":
-                j = i
-                while j < n and text[j] == "\\":
-                    j += 1
-                count = j - i
-                if j < n and text[j] == '"':
-                    arg.append("\\" * (count // 2))
-                    if count % 2:
-                        arg.append('"')
-                        i = j + 1
-                    else:
-                        i = j  # the quote is handled below
-                else:
-                    arg.append("\\" * count)
-                    i = j
+                i = _backslash_run(text, i, arg)
                 continue
             if c == '"':
                 if in_quotes and i + 1 < n and text[i + 1] == '"':
@@ -128,20 +115,7 @@ def _split_shell32(text: str) -> list[str]:
             if c in _BLANKS and quotes == 0:
                 break
             if c == "\\":
-                j = i
-                while j < n and text[j] == "\\":
-                    j += 1
-                count = j - i
-                if j < n and text[j] == '"':
-                    arg.append("\\" * (count // 2))
-                    if count % 2:
-                        arg.append('"')
-                        i = j + 1
-                        continue
-                    i = j
-                else:
-                    arg.append("\\" * count)
-                    i = j
+                i = _backslash_run(text, i, arg)
                 continue
             if c == '"':
                 quotes += 1
@@ -159,6 +133,27 @@ def _split_shell32(text: str) -> list[str]:
             i += 1
         argv.append("".join(arg))
     return argv
+
+
+def _backslash_run(text: str, i: int, arg: list[str]) -> int:
+    """Consume the run of backslashes at ``i`` (both splitting rules treat it alike).
+
+    2n backslashes before a quote give n and leave the quote to the caller; 2n+1 give n and a
+    literal quote; backslashes not followed by a quote are literal. Returns the next index.
+    """
+    n = len(text)
+    j = i
+    while j < n and text[j] == "\\":
+        j += 1
+    count = j - i
+    if j < n and text[j] == '"':
+        arg.append("\\" * (count // 2))
+        if count % 2:
+            arg.append('"')
+            return j + 1
+        return j
+    arg.append("\\" * count)
+    return j
 
 
 def quote_argument(arg: str) -> str:
