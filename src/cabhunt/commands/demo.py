@@ -40,8 +40,7 @@ def demo(
         stale.unlink(missing_ok=True)
     shutil.rmtree(cases, ignore_errors=True)
     print(f"cabhunt demo: simulating {hosts} hosts, ~{events:,} events (seed {seed}) into {fleet}", file=sys.stderr)
-    manifest = simulate(fleet, hosts=hosts, events=events, seed=seed)
-    del manifest
+    simulate(fleet, hosts=hosts, events=events, seed=seed)
     network = json.loads((fleet / "manifest.json").read_text(encoding="utf-8")).get("network") or {}
     allowlist = fleet / "allowlist.yaml"
     artifacts = fleet / "artifacts"

@@ -26,6 +26,10 @@ CMDLINE_SCHEMA = "cabhunt.cmdline/1"
 DDF_SCHEMA = "cabhunt.ddf/1"
 
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json")]
+MapOpt = Annotated[
+    list[str] | None, typer.Option("--map", help="mapped drive, X:=\\\\host\\share (repeatable)")
+]
+NetOpt = Annotated[Path | None, typer.Option("--net", help="YAML {internal_domains, internal_cidrs}")]
 
 
 def _usage(message: str) -> typer.Exit:
@@ -236,16 +240,12 @@ def cmdline(
     original_file_name: Annotated[
         str | None, typer.Option("--original-file-name", help="PE OriginalFileName")
     ] = None,
-    drive_map: Annotated[
-        list[str] | None, typer.Option("--map", help="mapped drive, X:=\\\\host\\share (repeatable)")
-    ] = None,
+    drive_map: MapOpt = None,
     ddf: Annotated[
         list[Path] | None,
         typer.Option("--ddf", help="content for the /F file with this base name (repeatable)"),
     ] = None,
-    net_config: Annotated[
-        Path | None, typer.Option("--net", help="YAML {internal_domains, internal_cidrs}")
-    ] = None,
+    net_config: NetOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Show how makecab/diantz reads COMMAND_LINE: argv, switches, sources, cabinets, DDFs."""
@@ -284,12 +284,8 @@ def ddf_inspect(
     cwd: Annotated[
         str | None, typer.Option("--cwd", help="Windows working directory to resolve relative paths")
     ] = None,
-    drive_map: Annotated[
-        list[str] | None, typer.Option("--map", help="mapped drive, X:=\\\\host\\share (repeatable)")
-    ] = None,
-    net_config: Annotated[
-        Path | None, typer.Option("--net", help="YAML {internal_domains, internal_cidrs}")
-    ] = None,
+    drive_map: MapOpt = None,
+    net_config: NetOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Interpret DDF directive files: every source, its name in the cabinet, the cabinets, issues."""

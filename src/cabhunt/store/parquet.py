@@ -99,6 +99,9 @@ class ParquetStore(Store):
     """A Parquet directory with the :class:`Store` interface (DuckDB reads it, ingest stages in DuckDB)."""
 
     store_dir: Path
+    _cached: ibis.Table | None = None  # events materialised for this run
+    _finished: set[str]  # digest prefixes of files whose events are all staged
+    _pending_ledger: bool = False
 
     @classmethod
     def open_dir(cls, store_dir: Path, *, memory_limit: str = "3GB", threads: int | None = None) -> ParquetStore:
@@ -107,6 +110,7 @@ class ParquetStore(Store):
         store = cls(base.duck, base.path, base._tmpdir)
         store.store_dir = Path(store_dir)
         store.store_dir.mkdir(parents=True, exist_ok=True)
+        store._finished = set()
         store._load_ledger()
         return store
 
@@ -129,9 +133,8 @@ class ParquetStore(Store):
         investigation queries, and re-reading thousands of Parquet files for each costs minutes.
         Any write invalidates the cache.
         """
-        cached = getattr(self, "_cached", None)
-        if cached is not None:
-            return cached
+        if self._cached is not None:
+            return self._cached
         cols = ", ".join(f'"{c}"' for c in COLUMN_NAMES)
         if self._has_parquet():
             glob = _sql_str(str(events_dir(self.store_dir) / "**" / "*.parquet"))
@@ -142,11 +145,11 @@ class ParquetStore(Store):
         else:
             source = f"SELECT {cols} FROM events"
         self.duck.execute(f"CREATE OR REPLACE TEMP VIEW fleet_events AS {source}")
-        self._cached: ibis.Table | None = self.con.table("fleet_events").cache()
+        self._cached = self.con.table("fleet_events").cache()
         return self._cached
 
     def _invalidate(self) -> None:
-        cached = getattr(self, "_cached", None)
+        cached = self._cached
         if cached is not None:
             self._cached = None
             with contextlib.suppress(Exception):  # already dropped with its connection
@@ -171,9 +174,7 @@ class ParquetStore(Store):
         half-written file in the Parquet data, and staging stays bounded on large inputs.
         """
         super().finish_files(rows)
-        done: set[str] = getattr(self, "_finished", set())
-        done.update(str(r.get("sha256") or "")[:16] for r in rows if r.get("sha256"))
-        self._finished = done
+        self._finished.update(str(r.get("sha256") or "")[:16] for r in rows if r.get("sha256"))
         staged = int(self.duck.execute("SELECT count(*) FROM events").fetchall()[0][0])
         if staged >= FLUSH_ROWS:
             self.flush(only_finished=True)
@@ -182,7 +183,7 @@ class ParquetStore(Store):
         """Write staged events as new Parquet files and persist the ledger; returns rows written."""
         where = ""
         if only_finished:
-            done = sorted(getattr(self, "_finished", set()))
+            done = sorted(self._finished)
             if not done:
                 return 0
             listed = ", ".join(f"'{_sql_str(d)}'" for d in done)
@@ -200,7 +201,7 @@ class ParquetStore(Store):
             self.duck.execute(f"DELETE FROM events{where}")
         if only_finished:
             self._finished = set()
-        if getattr(self, "_pending_ledger", False):
+        if self._pending_ledger:
             rows = []
             for rec in self.ledger():
                 rows.append({k: rec.get(k) for k in LEDGER_COLUMNS})
