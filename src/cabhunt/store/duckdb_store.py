@@ -37,6 +37,7 @@ class Store:
         self.path = path
         self._tmpdir = tmpdir
         self._ibis: IbisDuckDB | None = None
+        self._events_table: ibis.Table | None = None
 
     @classmethod
     def open(cls, db: Path | None = None, *, memory_limit: str = "3GB", threads: int | None = None) -> Store:
@@ -87,8 +88,14 @@ class Store:
         return self._ibis
 
     def events(self) -> ibis.Table:
-        """The normalized events table (columns: :data:`cabhunt.schema.EVENT_COLUMNS`)."""
-        return self.con.table("events")
+        """The normalized events table (columns: :data:`cabhunt.schema.EVENT_COLUMNS`).
+
+        The Ibis reference is made once: looking the table up costs a schema query, and a hunt
+        asks for it hundreds of times. It names the table, so later inserts are still seen.
+        """
+        if self._events_table is None:
+            self._events_table = self.con.table("events")
+        return self._events_table
 
     def ledger(self) -> list[dict[str, Any]]:
         """One row per source file, in ingest order; JSON columns decoded."""
@@ -238,6 +245,7 @@ class Store:
     def close(self) -> None:
         """Close the connection; a temporary store's directory is removed."""
         self._ibis = None
+        self._events_table = None
         try:
             self.duck.close()
         finally:
