@@ -72,6 +72,7 @@ LITERAL_MODELS = 4  # models 0..3: literals 0x00-0x3F, 0x40-0x7F, 0x80-0xBF, 0xC
 MATCH3, MATCH4, MATCH_POS, MATCH_LEN, SELECTOR = 4, 5, 6, 7, 8
 
 _MASK: tuple[int, ...] = tuple((1 << i) - 1 for i in range(64))
+_POW2: tuple[int, ...] = tuple(1 << i for i in range(64))
 
 
 def _renorm_tables() -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -95,11 +96,12 @@ _ONE: tuple[bytes, ...] = tuple(bytes((i,)) for i in range(256))
 """One-byte strings, repeated to lay out a model's lookup table."""
 _STEP_RUN: tuple[bytes, ...] = tuple(bytes((i,)) * RESCALE_STEP for i in range(256))
 """RESCALE_STEP copies of each symbol: what one update inserts into a lookup table."""
+_PLUS_STEP: tuple[int, ...] = tuple(range(RESCALE_STEP, RESCALE_LIMIT + 2 * RESCALE_STEP))
+"""``_PLUS_STEP[f] == f + RESCALE_STEP`` for every frequency a model can hold: the hot loop looks the
+sum up instead of computing it, which saves allocating a new int object per update."""
 _TRAILER = b"\xff\x00\x00\x00\x00\x00"
 """Virtual bytes after a block: the 0xFF frame trailer other decoders append, then a few zeros
 for the coder's 16-bit look-ahead. Needing more than this means the block is truncated."""
-_MATCH_SLACK = 258
-"""Bytes a match may write past a short final block (a match is at most 259 bytes)."""
 
 
 def model_sizes(window_bits: int) -> tuple[int, ...]:
@@ -248,7 +250,10 @@ class QuantumDecoder:
 
     # The hot loop keeps every piece of state in locals and inlines symbol decoding and
     # renormalisation (four copies: selector, literal, length, position): a call or an attribute
-    # lookup per symbol would dominate the run time in CPython.
+    # lookup per symbol would dominate the run time in CPython. What is left is mostly the cost
+    # of int operations, each of which allocates its result, so the loop also avoids them where a
+    # lookup does: f + RESCALE_STEP and 2**s come from tuples (_PLUS_STEP, _POW2), and output is
+    # counted down in chunks of at most 256 so the counter stays within the cached small ints.
     #
     # Coder state: L, the range R = H - L + 1 (symbol decoding needs only R and the code value
     # relative to L), and one integer V holding that relative code value D in its high bits and
@@ -257,8 +262,8 @@ class QuantumDecoder:
     # shifting D by s is just bc -= s; the shift count comes from two table lookups (see
     # _renorm_tables). 0 <= D < R holds throughout, so every table index below is in range.
     #
-    # Output goes into the history buffer grown by the block size up front (plus slack for a
-    # final match's overshoot): a literal is one item store.
+    # Literal, length and position models are lookup tables (see lookup_table): the symbol is one
+    # index, its range start one find(), its update one 8-byte insertion.
     def _run(self, data: bytes, out_len: int) -> None:
         buf = data + _TRAILER + (b"\x00" if (len(data) + len(_TRAILER)) & 1 else b"")
         # The block as big-endian 16-bit words: one refill is one index.
@@ -271,6 +276,7 @@ class QuantumDecoder:
         tables = self._tables
         shifts = self._shifts
         mask = _MASK
+        pw = _POW2
         rmask = _RENORM_MASK
         rshift = _RENORM_SHIFTS
         pos_extra = POSITION_EXTRA
@@ -278,7 +284,7 @@ class QuantumDecoder:
         len_extra = LENGTH_EXTRA
         len_base = LENGTH_BASE
         runs = _STEP_RUN
-        step = RESCALE_STEP
+        plus = _PLUS_STEP
         full = RESCALE_LIMIT - RESCALE_STEP  # a model bigger than this rescales after its update
         wsize = self.window_size
         ss = syms[SELECTOR]
@@ -287,11 +293,12 @@ class QuantumDecoder:
         lb = tables[MATCH_LEN]
         lfr = freqs[MATCH_LEN]
         cf = freqs[0]  # shared by the literal models
+        lit_totals = [len(tables[m]) for m in range(LITERAL_MODELS)]
         hist = self._history
         wp = len(hist)
         end = wp + out_len
         frame_end = wp + FRAME_SIZE  # a match may overshoot a short final block, never the frame
-        hist.extend(bytes(out_len + _MATCH_SLACK))
+        emit = hist.append
 
         # Coder restart: the frame's first 16 bits fill the code register.
         pos = 1
@@ -300,100 +307,179 @@ class QuantumDecoder:
         R = 0x10000
         V = words[0]
 
-        while wp < end:
-            # ---- selector: 7 symbols, the cumulative frequencies in locals c1..c6 (st = total,
-            # 0 below c6) and the coding order in o0..o6, searched and updated by an unrolled
-            # if-chain (measured faster than any loop: no iterator, no index arithmetic).
-            symf = (((V >> bc) + 1) * st - 1) // R
-            if symf >= c1:
-                sel = o0
-                lo = c1 * R // st
-                R -= lo
-            elif symf >= c2:
-                sel = o1
-                lo = c2 * R // st
-                R = c1 * R // st - lo
-                c1 += step
-            elif symf >= c3:
-                sel = o2
-                lo = c3 * R // st
-                R = c2 * R // st - lo
-                c1 += step
-                c2 += step
-            elif symf >= c4:
-                sel = o3
-                lo = c4 * R // st
-                R = c3 * R // st - lo
-                c1 += step
-                c2 += step
-                c3 += step
-            elif symf >= c5:
-                sel = o4
-                lo = c5 * R // st
-                R = c4 * R // st - lo
-                c1 += step
-                c2 += step
-                c3 += step
-                c4 += step
-            elif symf >= c6:
-                sel = o5
-                lo = c6 * R // st
-                R = c5 * R // st - lo
-                c1 += step
-                c2 += step
-                c3 += step
-                c4 += step
-                c5 += step
-            else:
-                sel = o6
-                lo = 0
-                R = c6 * R // st
-                c1 += step
-                c2 += step
-                c3 += step
-                c4 += step
-                c5 += step
-                c6 += step
-            st += step
-            L += lo
-            V -= lo << bc
-            if st > RESCALE_LIMIT:
-                st, c1, c2, c3, c4, c5, c6 = rescale_cumulative(
-                    [st, c1, c2, c3, c4, c5, c6], ss, shifts, SELECTOR
-                )
-                o0, o1, o2, o3, o4, o5, o6 = ss
-            s = rshift[(L & rmask[R]) + R]
-            L = (L << s) & 0x7FFF
-            R <<= s
-            if bc < s:
-                if pos >= lim:
-                    raise CabDecompressError("Quantum block ends before its data")
-                V = (V << 16) | words[pos]
-                pos += 1
-                bc += 16
-            bc -= s
+        left = out_len
+        while left > 0:
+            k = left if left < 256 else 256  # counted down in cached small ints: no allocation per byte
+            left -= k
+            while k > 0:
+                # ---- selector: 7 symbols, the cumulative frequencies in locals c1..c6 (st = total,
+                # 0 below c6) and the coding order in o0..o6, searched and updated by an unrolled
+                # if-chain (measured faster than a loop or a table). symf >= c exactly when
+                # D >= c * R // st, so the chain compares D with those scaled bounds, each computed
+                # only when reached, and the bounds found are the new range's ends.
+                D = V >> bc
+                if (t1 := c1 * R // st) <= D:
+                    sel = o0
+                    R -= t1
+                    lo = t1
+                elif (t2 := c2 * R // st) <= D:
+                    sel = o1
+                    R = t1 - t2
+                    lo = t2
+                    c1 = plus[c1]
+                elif (t3 := c3 * R // st) <= D:
+                    sel = o2
+                    R = t2 - t3
+                    lo = t3
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                elif (t4 := c4 * R // st) <= D:
+                    sel = o3
+                    R = t3 - t4
+                    lo = t4
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                    c3 = plus[c3]
+                elif (t5 := c5 * R // st) <= D:
+                    sel = o4
+                    R = t4 - t5
+                    lo = t5
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                    c3 = plus[c3]
+                    c4 = plus[c4]
+                elif (t6 := c6 * R // st) <= D:
+                    sel = o5
+                    R = t5 - t6
+                    lo = t6
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                    c3 = plus[c3]
+                    c4 = plus[c4]
+                    c5 = plus[c5]
+                else:
+                    sel = o6
+                    R = t6
+                    lo = 0
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                    c3 = plus[c3]
+                    c4 = plus[c4]
+                    c5 = plus[c5]
+                    c6 = plus[c6]
+                st = plus[st]
+                L += lo
+                V -= lo * pw[bc]
+                if st > RESCALE_LIMIT:
+                    st, c1, c2, c3, c4, c5, c6 = rescale_cumulative(
+                        [st, c1, c2, c3, c4, c5, c6], ss, shifts, SELECTOR
+                    )
+                    o0, o1, o2, o3, o4, o5, o6 = ss
+                s = rshift[(L & rmask[R]) + R]
+                L *= pw[s]  # not masked: the next symbol's renormalisation only uses its low 15 bits
+                R *= pw[s]
+                if bc < s:
+                    if pos >= lim:
+                        raise CabDecompressError("Quantum block ends before its data")
+                    V = (V << 16) | words[pos]
+                    pos += 1
+                    bc += 16
+                bc -= s
 
-            if sel < 4:  # selectors 0-3 are literals (LITERAL_MODELS; a constant here, the hottest test)
-                # ---- literal
-                mb = tables[sel]
+                if sel < 4:  # selectors 0-3 are literals (LITERAL_MODELS; a constant here, the hottest test)
+                    # ---- literal
+                    mb = tables[sel]
+                    mt = lit_totals[sel]
+                    sym = mb[(((V >> bc) + 1) * mt - 1) // R]
+                    c = mb.find(sym)
+                    f = cf[sym]
+                    lo = c * R // mt
+                    R = (c + f) * R // mt - lo
+                    L += lo
+                    V -= lo * pw[bc]
+                    emit(sym)
+                    k -= 1
+                    cf[sym] = plus[f]
+                    if mt <= full:
+                        mb[c:c] = runs[sym]
+                        lit_totals[sel] = plus[mt]
+                    else:
+                        rescale_table(mb, cf, syms[sel], shifts, sel)
+                        lit_totals[sel] = len(mb)
+                    s = rshift[(L & rmask[R]) + R]
+                    L = (L * pw[s]) & 0x7FFF
+                    R *= pw[s]
+                    if bc < s:
+                        if pos >= lim:
+                            raise CabDecompressError("Quantum block ends before its data")
+                        V = (V << 16) | words[pos]
+                        pos += 1
+                        bc += 16
+                    bc -= s
+                    continue
+
+                if sel == 6:
+                    # ---- length slot of a long match, then its extra bits
+                    mt = len(lb)
+                    slot = lb[(((V >> bc) + 1) * mt - 1) // R]
+                    c = lb.find(slot)
+                    f = lfr[slot]
+                    lo = c * R // mt
+                    R = (c + f) * R // mt - lo
+                    L += lo
+                    V -= lo * pw[bc]
+                    lfr[slot] = plus[f]
+                    if mt <= full:
+                        lb[c:c] = runs[slot]
+                    else:
+                        rescale_table(lb, lfr, syms[MATCH_LEN], shifts, MATCH_LEN)
+                    s = rshift[(L & rmask[R]) + R]
+                    L = (L * pw[s]) & 0x7FFF
+                    R *= pw[s]
+                    if bc < s:
+                        if pos >= lim:
+                            raise CabDecompressError("Quantum block ends before its data")
+                        V = (V << 16) | words[pos]
+                        pos += 1
+                        bc += 16
+                    bc -= s
+                    e = len_extra[slot]
+                    if e:
+                        if bc < e:
+                            if pos >= lim:
+                                raise CabDecompressError("Quantum block ends before its data")
+                            V = (V << 16) | words[pos]
+                            pos += 1
+                            bc += 16
+                        bc -= e
+                        length = len_base[slot] + ((V >> bc) & mask[e]) + 5
+                        V = ((V >> (bc + e)) << bc) | (V & mask[bc])  # drop the e raw bits
+                    else:
+                        length = len_base[slot] + 5
+                    m = MATCH_POS
+                else:
+                    length = sel - 1  # selector 4 -> 3 bytes, 5 -> 4 bytes
+                    m = sel
+
+                # ---- position slot, then its extra bits
+                mb = tables[m]
+                mfr = freqs[m]
                 mt = len(mb)
-                sym = mb[(((V >> bc) + 1) * mt - 1) // R]
-                c = mb.find(sym)
-                f = cf[sym]
+                slot = mb[(((V >> bc) + 1) * mt - 1) // R]
+                c = mb.find(slot)
+                f = mfr[slot]
                 lo = c * R // mt
                 R = (c + f) * R // mt - lo
                 L += lo
-                V -= lo << bc
-                hist[wp] = sym
-                wp += 1
-                cf[sym] = f + step
+                V -= lo * pw[bc]
+                mfr[slot] = plus[f]
                 if mt <= full:
-                    mb[c:c] = runs[sym]
+                    mb[c:c] = runs[slot]
                 else:
-                    rescale_table(mb, cf, syms[sel], shifts, sel)
+                    rescale_table(mb, mfr, syms[m], shifts, m)
                 s = rshift[(L & rmask[R]) + R]
-                L = (L << s) & 0x7FFF
-                R <<= s
+                L = (L * pw[s]) & 0x7FFF
+                R *= pw[s]
                 if bc < s:
                     if pos >= lim:
                         raise CabDecompressError("Quantum block ends before its data")
@@ -401,105 +487,36 @@ class QuantumDecoder:
                     pos += 1
                     bc += 16
                 bc -= s
-                continue
-
-            if sel == 6:
-                # ---- length slot of a long match, then its extra bits
-                mt = len(lb)
-                slot = lb[(((V >> bc) + 1) * mt - 1) // R]
-                c = lb.find(slot)
-                f = lfr[slot]
-                lo = c * R // mt
-                R = (c + f) * R // mt - lo
-                L += lo
-                V -= lo << bc
-                lfr[slot] = f + step
-                if mt <= full:
-                    lb[c:c] = runs[slot]
-                else:
-                    rescale_table(lb, lfr, syms[MATCH_LEN], shifts, MATCH_LEN)
-                s = rshift[(L & rmask[R]) + R]
-                L = (L << s) & 0x7FFF
-                R <<= s
-                if bc < s:
-                    if pos >= lim:
-                        raise CabDecompressError("Quantum block ends before its data")
-                    V = (V << 16) | words[pos]
-                    pos += 1
-                    bc += 16
-                bc -= s
-                e = len_extra[slot]
+                e = pos_extra[slot]
                 if e:
-                    if bc < e:
+                    while bc < e:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
                         V = (V << 16) | words[pos]
                         pos += 1
                         bc += 16
                     bc -= e
-                    length = len_base[slot] + ((V >> bc) & mask[e]) + 5
+                    offset = pos_base[slot] + ((V >> bc) & mask[e]) + 1
                     V = ((V >> (bc + e)) << bc) | (V & mask[bc])  # drop the e raw bits
                 else:
-                    length = len_base[slot] + 5
-                m = MATCH_POS
-            else:
-                length = sel - 1  # selector 4 -> 3 bytes, 5 -> 4 bytes
-                m = sel
+                    offset = pos_base[slot] + 1
 
-            # ---- position slot, then its extra bits
-            mb = tables[m]
-            mfr = freqs[m]
-            mt = len(mb)
-            slot = mb[(((V >> bc) + 1) * mt - 1) // R]
-            c = mb.find(slot)
-            f = mfr[slot]
-            lo = c * R // mt
-            R = (c + f) * R // mt - lo
-            L += lo
-            V -= lo << bc
-            mfr[slot] = f + step
-            if mt <= full:
-                mb[c:c] = runs[slot]
-            else:
-                rescale_table(mb, mfr, syms[m], shifts, m)
-            s = rshift[(L & rmask[R]) + R]
-            L = (L << s) & 0x7FFF
-            R <<= s
-            if bc < s:
-                if pos >= lim:
-                    raise CabDecompressError("Quantum block ends before its data")
-                V = (V << 16) | words[pos]
-                pos += 1
-                bc += 16
-            bc -= s
-            e = pos_extra[slot]
-            if e:
-                while bc < e:
-                    if pos >= lim:
-                        raise CabDecompressError("Quantum block ends before its data")
-                    V = (V << 16) | words[pos]
-                    pos += 1
-                    bc += 16
-                bc -= e
-                offset = pos_base[slot] + ((V >> bc) & mask[e]) + 1
-                V = ((V >> (bc + e)) << bc) | (V & mask[bc])  # drop the e raw bits
-            else:
-                offset = pos_base[slot] + 1
+                # ---- copy the match
+                wp = len(hist)
+                src = wp - offset
+                if src < 0 or offset > wsize:
+                    raise CabDecompressError(
+                        f"Quantum match {offset} bytes back, before the start of the folder data or the window"
+                    )
+                if wp + length > frame_end:
+                    raise CabDecompressError("Quantum match runs past the end of the frame (frame overrun)")
+                if offset >= length:
+                    hist += hist[src : src + length]
+                else:
+                    hist += (hist[src:wp] * (length // offset + 1))[:length]
+                k -= length
+            left += k  # a final match may overshoot: k < 0
 
-            # ---- copy the match
-            src = wp - offset
-            if src < 0 or offset > wsize:
-                raise CabDecompressError(
-                    f"Quantum match {offset} bytes back, before the start of the folder data or the window"
-                )
-            if wp + length > frame_end:
-                raise CabDecompressError("Quantum match runs past the end of the frame (frame overrun)")
-            if offset >= length:
-                hist[wp : wp + length] = hist[src : src + length]
-            else:
-                hist[wp : wp + length] = (hist[src:wp] * (length // offset + 1))[:length]
-            wp += length
-
-        del hist[end:]  # the slack, and bytes a final match produced beyond the block
+        del hist[end:]  # bytes a final match produced beyond the block
         self._selector_cum = [st, c1, c2, c3, c4, c5, c6]
         self._read_bits = pos * 16 - bc
