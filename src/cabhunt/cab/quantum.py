@@ -285,6 +285,7 @@ class QuantumDecoder:
         len_base = LENGTH_BASE
         runs = _STEP_RUN
         plus = _PLUS_STEP
+        limit = RESCALE_LIMIT
         full = RESCALE_LIMIT - RESCALE_STEP  # a model bigger than this rescales after its update
         wsize = self.window_size
         ss = syms[SELECTOR]
@@ -293,7 +294,7 @@ class QuantumDecoder:
         lb = tables[MATCH_LEN]
         lfr = freqs[MATCH_LEN]
         cf = freqs[0]  # shared by the literal models
-        lit_totals = [len(tables[m]) for m in range(LITERAL_MODELS)]
+        lit_totals = [len(t) for t in tables[:LITERAL_MODELS]]  # (no closure over tables: a cell is slower)
         hist = self._history
         wp = len(hist)
         end = wp + out_len
@@ -370,7 +371,7 @@ class QuantumDecoder:
                 st = plus[st]
                 L += lo
                 V -= lo * pw[bc]
-                if st > RESCALE_LIMIT:
+                if st > limit:
                     st, c1, c2, c3, c4, c5, c6 = rescale_cumulative(
                         [st, c1, c2, c3, c4, c5, c6], ss, shifts, SELECTOR
                     )
