@@ -377,8 +377,9 @@ class QuantumDecoder:
                     )
                     o0, o1, o2, o3, o4, o5, o6 = ss
                 s = rshift[(L & rmask[R]) + R]
-                L *= pw[s]  # not masked: the next symbol's renormalisation only uses its low 15 bits
-                R *= pw[s]
+                p = pw[s]
+                L *= p  # not masked: the next symbol's renormalisation only uses its low 15 bits
+                R *= p
                 if bc < s:
                     if pos >= lim:
                         raise CabDecompressError("Quantum block ends before its data")
@@ -408,8 +409,9 @@ class QuantumDecoder:
                         rescale_table(mb, cf, syms[sel], shifts, sel)
                         lit_totals[sel] = len(mb)
                     s = rshift[(L & rmask[R]) + R]
-                    L = (L * pw[s]) & 0x7FFF
-                    R *= pw[s]
+                    p = pw[s]
+                    L = (L * p) & 0x7FFF
+                    R *= p
                     if bc < s:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
@@ -435,8 +437,9 @@ class QuantumDecoder:
                     else:
                         rescale_table(lb, lfr, syms[MATCH_LEN], shifts, MATCH_LEN)
                     s = rshift[(L & rmask[R]) + R]
-                    L = (L * pw[s]) & 0x7FFF
-                    R *= pw[s]
+                    p = pw[s]
+                    L = (L * p) & 0x7FFF
+                    R *= p
                     if bc < s:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
