@@ -180,9 +180,29 @@ def rescale_cumulative(cum: list[int], syms: list[int], shifts_left: list[int], 
 def rescale_table(
     table: bytearray, freq_of: list[int], syms: list[int], shifts_left: list[int], model: int
 ) -> None:
-    """Rescale a model kept as a lookup table plus frequencies by symbol value; rebuild the table."""
-    rescale_symbols(freq_of, syms, shifts_left, model)
-    table[:] = lookup_table(freq_of, syms)
+    """Rescale a model kept as a lookup table plus frequencies by symbol value; rebuild the table.
+
+    The common case (halving, no re-sort) is :func:`rescale`'s loop fused with the table layout,
+    one pass instead of three: it runs every ~240 updates of every model.
+    """
+    if shifts_left[model] == 1:
+        rescale_symbols(freq_of, syms, shifts_left, model)
+        table[:] = lookup_table(freq_of, syms)
+        return
+    shifts_left[model] -= 1
+    one = _ONE
+    parts = []
+    old_below = 0
+    new_below = 0
+    for s in reversed(syms):
+        old_below += freq_of[s]
+        half = old_below >> 1
+        if half <= new_below:
+            half = new_below + 1
+        freq_of[s] = f = half - new_below
+        parts.append(one[s] * f)
+        new_below = half
+    table[:] = b"".join(parts)
 
 
 class QuantumDecoder:
