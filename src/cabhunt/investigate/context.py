@@ -83,7 +83,9 @@ class ProcessIndex:
         best = None
         for r in self.by_pid.get(pid, []):
             ts = r.get("ts")
-            if ts is not None and not_before <= ts <= before:
+            # the latest; at the same instant the Sysmon record (it has the GUID to walk on)
+            if ts is not None and not_before <= ts <= before and (
+                    best is None or ts > best["ts"] or r.get("process_entity_id") or not best.get("process_entity_id")):
                 best = r
         return best
 
@@ -242,7 +244,7 @@ class InvestigationContext:
     def rows(self, expr: ir.Table, columns: Sequence[str] = WORK_COLUMNS, limit: int | None = 5000) -> list[Event]:
         """Run an Ibis filter and return plain dicts (ordered by time)."""
         cols = [c for c in columns if c in expr.columns]
-        q = expr.select(*cols).order_by("ts")
+        q = expr.select(*cols).order_by(["ts", "event_uid"] if "event_uid" in cols else ["ts"])
         if limit is not None:
             q = q.limit(limit)
         return query.rows(q)
@@ -294,7 +296,8 @@ class InvestigationContext:
         wanted = sorted({u for u in uids if u})
         if not wanted:
             return []
-        t = self.table()
+        raw_table = getattr(self.store, "raw_events", None) if with_raw else None
+        t = raw_table() if raw_table is not None else self.table()
         cols = (*WORK_COLUMNS, "src_file", "src_format", "src_record_id", "raw") if with_raw else WORK_COLUMNS
         out: list[Event] = []
         for i in range(0, len(wanted), 500):
