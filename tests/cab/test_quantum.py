@@ -356,6 +356,18 @@ def test_smallest_window_matches_at_full_distance_and_history_trimming() -> None
     assert len(dec._history) < len(src)  # trimmed, and later matches still resolved
 
 
+def test_round_trip_incompressible_data_through_literal_resorts() -> None:
+    """Random bytes are nearly all literals: every literal model and the selector go through many
+    rescales and re-sorts (their coding order is no longer the initial one), across blocks."""
+    rng = random.Random(21)
+    src = bytes(rng.randrange(256) for _ in range(3 * FRAME_SIZE))
+    blocks = encode_folder(src, 21)
+    dec = QuantumDecoder(21)
+    assert b"".join(dec.decompress(d, n) for d, n in blocks) == src
+    for m in [*range(4), 8]:
+        assert dec._syms[m] != sorted(dec._syms[m])
+
+
 def test_round_trip_small_blocks_and_one_byte_block() -> None:
     src = _corpus(3)[:8000] + b"z"
     blocks = encode_folder(src, 12, block=4000)
