@@ -308,7 +308,14 @@ class InvestigationContext:
         """The alert's own events (``alert.event_uids``), fetched for the whole batch at once."""
 
         def compute(alerts: list[Alert]) -> dict[int, Any]:
-            by_uid = {e["event_uid"]: e for e in self.events_by_uid(u for a in alerts for u in a.event_uids)}
+            # nearly always inside the alert's host window, which later steps fetch anyway
+            by_uid: dict[str, Event] = {}
+            for a in alerts:
+                wanted = set(a.event_uids)
+                by_uid.update((e["event_uid"], e) for e in self.host_events(a.host, alert_time(a))
+                              if e.get("event_uid") in wanted)
+            missing = {u for a in alerts for u in a.event_uids} - set(by_uid)
+            by_uid.update((e["event_uid"], e) for e in self.events_by_uid(missing))
             return {id(a): sorted((by_uid[u] for u in dict.fromkeys(a.event_uids) if u in by_uid),
                                   key=lambda e: (e.get("ts") is None, e.get("ts") or datetime.min)) for a in alerts}
 
@@ -394,9 +401,14 @@ def host_is(col: Any, *hosts: str | None) -> Any:
     names = _host_names(hosts)
     col = col.lower()
     cond = col.isin(names)
+    # ``NAME.`` prefixes grouped by length: one substring and one IN per length, instead of one
+    # LIKE per host (a batch names dozens of hosts; this is several times cheaper on a fleet)
+    by_len: dict[int, list[str]] = {}
     for n in names:
         if "." not in n and ":" not in n:
-            cond = cond | col.startswith(n + ".")
+            by_len.setdefault(len(n) + 1, []).append(n + ".")
+    for length, prefixes in sorted(by_len.items()):
+        cond = cond | col.substr(0, length).isin(sorted(prefixes))
     return cond
 
 
