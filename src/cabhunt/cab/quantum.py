@@ -99,6 +99,8 @@ _STEP_RUN: tuple[bytes, ...] = tuple(bytes((i,)) * RESCALE_STEP for i in range(2
 _PLUS_STEP: tuple[int, ...] = tuple(range(RESCALE_STEP, RESCALE_LIMIT + 2 * RESCALE_STEP))
 """``_PLUS_STEP[f] == f + RESCALE_STEP`` for every frequency a model can hold: the hot loop looks the
 sum up instead of computing it, which saves allocating a new int object per update."""
+_MINUS_ONE: tuple[int, ...] = (-1, *range(RESCALE_LIMIT + RESCALE_STEP))
+"""``_MINUS_ONE[t] == t - 1``, looked up for the same reason."""
 _TRAILER = b"\xff\x00\x00\x00\x00\x00"
 """Virtual bytes after a block: the 0xFF frame trailer other decoders append, then a few zeros
 for the coder's 16-bit look-ahead. Needing more than this means the block is truncated."""
@@ -305,6 +307,7 @@ class QuantumDecoder:
         len_base = LENGTH_BASE
         runs = _STEP_RUN
         plus = _PLUS_STEP
+        minus1 = _MINUS_ONE
         limit = RESCALE_LIMIT
         full = RESCALE_LIMIT - RESCALE_STEP  # a model bigger than this rescales after its update
         wsize = self.window_size
@@ -412,7 +415,7 @@ class QuantumDecoder:
                     # ---- literal
                     mb = tables[sel]
                     mt = lit_totals[sel]
-                    sym = mb[(((V >> bc) + 1) * mt - 1) // R]
+                    sym = mb[((V >> bc) * mt + minus1[mt]) // R]  # symf = ((D + 1) * mt - 1) // R
                     c = mb.find(sym)
                     f = cf[sym]
                     lo = c * R // mt
@@ -444,7 +447,7 @@ class QuantumDecoder:
                 if sel == 6:
                     # ---- length slot of a long match, then its extra bits
                     mt = len(lb)
-                    slot = lb[(((V >> bc) + 1) * mt - 1) // R]
+                    slot = lb[((V >> bc) * mt + minus1[mt]) // R]
                     c = lb.find(slot)
                     f = lfr[slot]
                     lo = c * R // mt
@@ -489,7 +492,7 @@ class QuantumDecoder:
                 mb = tables[m]
                 mfr = freqs[m]
                 mt = len(mb)
-                slot = mb[(((V >> bc) + 1) * mt - 1) // R]
+                slot = mb[((V >> bc) * mt + minus1[mt]) // R]
                 c = mb.find(slot)
                 f = mfr[slot]
                 lo = c * R // mt
