@@ -2,9 +2,9 @@
 
 Records are buffered per field map across files (a fleet collection is thousands of small EVTX
 files; one SQL round per file would cost more than the parsing) and flushed as one Arrow
-table: one statement parses every record once into a staging table (all the map's JSON paths
-at a time), one counts broken and skipped records per file, one INSERT ... SELECT writes the
-events. No per-record Python work.
+table: one INSERT ... SELECT parses every record once (all the map's JSON paths at a time) and
+writes the events; a second statement counts skipped and broken records per file only when
+some record was not written. No per-record Python work.
 
 Every statement commits on its own (no long transactions holding a whole file in memory, and a
 failed statement can be retried). A file is marked *pending* in the store before its first
@@ -16,12 +16,15 @@ leaves the mark, and the next run deletes that file's events and reads it again
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch
 from cabhunt.ingest.ledger import REPORT_PER_FILE, FileStats
 from cabhunt.normalize import CompiledMap
+from cabhunt.normalize.sql import sql_literal
 from cabhunt.store import Store
 
 COMMIT_SECONDS = 10.0
@@ -40,9 +43,12 @@ class _Source:
 @dataclass
 class _Pending:
     cmap: CompiledMap
-    tables: list[Any] = field(default_factory=list)  # pyarrow tables (fk, id, line)
+    tables: list[Any] = field(default_factory=list)  # pyarrow tables (_fk, id, line)
     records: int = 0
     nbytes: int = 0
+    # loader file key -> (1-based position in this flush, records sent); the ``_fk`` column holds
+    # the position, which indexes the per-file value lists of the flush's SQL
+    files: dict[int, list[int]] = field(default_factory=dict)
 
 
 class Loader:
@@ -88,8 +94,10 @@ class Loader:
         else:
             ids = pa.array(np.arange(batch.first_id, batch.first_id + n, dtype=np.int64))
         lines = batch.arrow if batch.arrow is not None else pa.array(batch.texts, type=pa.string())
-        table = pa.table({"_fk": pa.array(np.full(n, fk, dtype=np.int32)), "id": ids, "line": lines})
         pending = self._pending.setdefault(cmap.shape, _Pending(cmap))
+        slot = pending.files.setdefault(fk, [len(pending.files) + 1, 0])
+        slot[1] += n
+        table = pa.table({"_fk": pa.array(np.full(n, slot[0], dtype=np.int32)), "id": ids, "line": lines})
         pending.tables.append(table)
         pending.records += n
         pending.nbytes += lines.nbytes
@@ -127,83 +135,119 @@ class Loader:
 
     # -- SQL -----------------------------------------------------------------------------------
     def _flush(self, pending: _Pending) -> None:
+        """Parse, normalize and insert the buffered records in one statement; count only if needed.
+
+        Every record is parsed once, by the INSERT. When it wrote as many events as records were
+        sent, every record was kept and the per-file counts are known already; otherwise one
+        more statement counts the skipped ones by reason and the unparsable ones.
+        """
         import duckdb
         import pyarrow as pa
 
         if not pending.tables:
             return
         table = pa.concat_tables(pending.tables)
-        pending.tables, pending.records, pending.nbytes = [], 0, 0
-        fks = sorted(self._sources)
-        files = pa.table(
-            {
-                "_fk": pa.array(fks, type=pa.int32()),
-                "_uid_prefix": [self._sources[k].stats.sha256[:16] + ":" for k in fks],
-                "_src_file": [str(self._sources[k].stats.path) for k in fks],
-                "_src_format": [self._sources[k].stats.format for k in fks],
-                "_default_key": [self._sources[k].key for k in fks],
-            }
-        )
-        unmarked = [src for src in self._sources.values() if not src.marked]
+        files = pending.files
+        pending.tables, pending.records, pending.nbytes, pending.files = [], 0, 0, {}
+        unmarked = [self._sources[fk] for fk in files if not self._sources[fk].marked]
         self.store.mark_pending([(src.stats.sha256, str(src.stats.path)) for src in unmarked])
         for src in unmarked:
             src.marked = True
+        sources = [self._sources[fk] for fk in files]  # in slot order
+        sent = sum(n for _slot, n in files.values())
         duck = self.store.duck
         duck.register("_cabhunt_batch", table)
-        duck.register("_cabhunt_files", files)
         try:
-            try:
-                duck.execute(_stage_sql(pending.cmap, guarded=False))
-            except duckdb.InvalidInputException:
-                # Some line is not JSON: parse again, validating each line first (slower, rare).
-                duck.execute(_stage_sql(pending.cmap, guarded=True))
+            with _filters_stay(duck):
+                guarded = False
+                try:
+                    written = self.store.append_events(pending.cmap.events_sql(_batch_sql(pending.cmap, sources, guarded)))
+                except duckdb.InvalidInputException:
+                    # Some line is not JSON: parse again, validating each line first (slower, rare).
+                    guarded = True
+                    written = self.store.append_events(pending.cmap.events_sql(_batch_sql(pending.cmap, sources, guarded)))
+                if written == sent:
+                    for src, (_slot, n) in zip(sources, files.values(), strict=True):
+                        src.stats.records_read += n
+                        src.stats.normalized += n
+                    return
+                self._count(pending.cmap, sources, [n for _slot, n in files.values()], guarded)
         finally:
             duck.unregister("_cabhunt_batch")
-            duck.unregister("_cabhunt_files")
-        self._count(pending.cmap)
-        self.store.append_events(pending.cmap.events_sql("_cabhunt_stage"))
-        duck.execute("DROP TABLE IF EXISTS _cabhunt_stage")
 
-    def _count(self, cmap: CompiledMap) -> None:
+    def _count(self, cmap: CompiledMap, sources: list[_Source], sent: list[int], guarded: bool) -> None:
+        """Per file of the flush: records kept, skipped by reason, and broken (not JSON)."""
         duck = self.store.duck
-        per_file = duck.execute(
-            "SELECT _fk, count(*), count(*) FILTER (WHERE _s IS NULL) FROM _cabhunt_stage GROUP BY _fk"
-        ).fetchall()
-        any_bad = False
-        for fk, total, bad in per_file:
-            stats = self._sources[int(fk)].stats
-            stats.records_read += int(total)
-            any_bad = any_bad or bool(bad)
-        if any_bad:
-            first = duck.execute(
-                f"SELECT _fk, id FROM _cabhunt_stage WHERE _s IS NULL "
-                f"QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} ORDER BY _fk, id"
-            ).fetchall()
-            shown: dict[int, int] = {}
-            for fk, rec in first:
-                src = self._sources[int(fk)]
-                if src.stats.errors < REPORT_PER_FILE:
-                    src.stats.error("not valid JSON", int(rec), label=src.label)
-                    shown[int(fk)] = shown.get(int(fk), 0) + 1
-            for fk, _total, bad in per_file:
-                if bad:
-                    self._sources[int(fk)].stats.errors += int(bad) - shown.get(int(fk), 0)
-        for fk, keep, reason, count in duck.execute(cmap.counts_sql("_cabhunt_stage")).fetchall():
-            stats = self._sources[int(fk)].stats
+        parsed = [0] * len(sources)
+        for slot, keep, reason, count in duck.execute(cmap.counts_sql(_batch_sql(cmap, sources, guarded))).fetchall():
+            stats = sources[int(slot) - 1].stats
+            parsed[int(slot) - 1] += int(count)
             if keep:
                 stats.normalized += int(count)
             else:
                 stats.skip(str(reason), int(count))
+        for src, n in zip(sources, sent, strict=True):
+            src.stats.records_read += n
+        broken = [n - p for n, p in zip(sent, parsed, strict=True)]
+        if not any(broken):
+            return
+        first = duck.execute(
+            f"SELECT _fk, id FROM (SELECT _fk, id, {_parse_sql(cmap, guarded=True)} AS _s FROM _cabhunt_batch) "
+            f"WHERE _s IS NULL QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} "
+            "ORDER BY _fk, id"
+        ).fetchall()
+        shown = [0] * len(sources)
+        for slot, rec in first:
+            src = sources[int(slot) - 1]
+            if src.stats.errors < REPORT_PER_FILE:
+                src.stats.error("not valid JSON", int(rec), label=src.label)
+                shown[int(slot) - 1] += 1
+        for src, bad, done in zip(sources, broken, shown, strict=True):
+            src.stats.errors += bad - done
 
 
-def _stage_sql(cmap: CompiledMap, *, guarded: bool) -> str:
-    """Materialize the batch with its records parsed into ``_s`` (once per record)."""
-    structure = "'" + cmap.structure.replace("'", "''") + "'"
-    parsed = f"json_transform(b.line, {structure})"
-    if guarded:
-        parsed = f"CASE WHEN json_valid(b.line) THEN {parsed} END"
-    return (
-        "CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS "
-        f"SELECT b._fk, b.id, b.line, {parsed} AS _s, f._uid_prefix, f._src_file, f._src_format, f._default_key "
-        "FROM _cabhunt_batch b JOIN _cabhunt_files f USING (_fk)"
-    )
+def _parse_sql(cmap: CompiledMap, *, guarded: bool) -> str:
+    """Every JSON path the map needs, parsed from ``line`` in one call (NULL when not JSON)."""
+    parsed = f"json_transform(line, {sql_literal(cmap.structure)})"
+    return f"CASE WHEN json_valid(line) THEN {parsed} END" if guarded else parsed
+
+
+def _batch_sql(cmap: CompiledMap, sources: list[_Source], guarded: bool) -> str:
+    """The registered batch as the staging relation the compiled map reads (parsed once per record).
+
+    Per-file values come from literal lists indexed by the ``_fk`` slot (a join with a table
+    of files would cost more than the parsing); a single file's are plain constants.
+    """
+
+    def per_file(values: list[str | None]) -> str:
+        if len(values) == 1:
+            return f"{sql_literal(values[0])}::VARCHAR"
+        return f"([{', '.join(sql_literal(v) for v in values)}]::VARCHAR[])[_fk]"
+
+    columns = {
+        "_uid_prefix": [src.stats.sha256[:16] + ":" for src in sources],
+        "_src_file": [str(src.stats.path) for src in sources],
+        "_src_format": [src.stats.format for src in sources],
+        "_default_key": [src.key for src in sources],
+    }
+    extra = ", ".join(f"{per_file(values)} AS {name}" for name, values in columns.items())
+    return f"(SELECT _fk, id, line, {_parse_sql(cmap, guarded=guarded)} AS _s, {extra} FROM _cabhunt_batch)"
+
+
+@contextmanager
+def _filters_stay(duck: Any) -> Iterator[None]:
+    """Keep DuckDB from pushing the compiled map's filters down to the scan.
+
+    Pushed through the map's projections, a filter on ``_keep`` is rewritten into the full
+    expression behind it, so the JSON parse runs once for every path it reads (tens of times).
+    """
+    before = str(duck.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0] or "")
+    names = [n.strip() for n in before.split(",") if n.strip()]
+    if "filter_pushdown" in names:
+        yield
+        return
+    duck.execute(f"SET disabled_optimizers = '{','.join([*names, 'filter_pushdown'])}'")
+    try:
+        yield
+    finally:
+        duck.execute(f"SET disabled_optimizers = '{before}'")
