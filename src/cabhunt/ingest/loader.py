@@ -224,7 +224,7 @@ def _batch_sql(cmap: CompiledMap, sources: list[_Source], guarded: bool) -> str:
             return f"{sql_literal(values[0])}::VARCHAR"
         return f"([{', '.join(sql_literal(v) for v in values)}]::VARCHAR[])[_fk]"
 
-    columns = {
+    columns: dict[str, list[str | None]] = {
         "_uid_prefix": [src.stats.sha256[:16] + ":" for src in sources],
         "_src_file": [str(src.stats.path) for src in sources],
         "_src_format": [src.stats.format for src in sources],
