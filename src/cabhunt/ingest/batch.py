@@ -27,3 +27,42 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.arrow) if self.arrow is not None else len(self.texts)
+
+
+# pyarrow's generic constructors (``pa.array``, ``pa.table``) probe their input for pandas types,
+# which imports pandas -- about a second of start-up for a one-shot ingest. The record arrays are
+# built from raw buffers instead.
+
+
+def int_array(values: Any, bits: int = 64) -> Any:
+    """A pyarrow int32/int64 array over ``values`` (a sequence or numpy array of ints)."""
+    import numpy as np
+    import pyarrow as pa
+
+    data = np.ascontiguousarray(values, dtype=np.int64 if bits == 64 else np.int32)
+    return pa.Array.from_buffers(pa.int64() if bits == 64 else pa.int32(), len(data), [None, pa.py_buffer(data)])
+
+
+def string_array(texts: list[str]) -> Any:
+    """A pyarrow string array of ``texts``, built from one joined UTF-8 buffer.
+
+    The texts are joined with NUL, which a JSON serializer always escapes, and cut there again
+    by numpy; a text that holds a raw NUL (or a lone surrogate) takes pyarrow's generic path.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(texts)
+    try:
+        blob = "\x00".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return pa.array(texts, type=pa.string())
+    seps = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
+    if len(seps) != max(n - 1, 0) or len(blob) >= 2**31:
+        return pa.array(texts, type=pa.string())
+    offsets = np.empty(n + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1:n] = seps - np.arange(n - 1)
+    offsets[n] = len(blob) - (n - 1) if n else 0
+    data = blob.replace(b"\x00", b"") if n > 1 else blob
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))

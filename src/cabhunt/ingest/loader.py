@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch
+from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch, int_array, string_array
 from cabhunt.ingest.ledger import REPORT_PER_FILE, FileStats
 from cabhunt.normalize import CompiledMap
 from cabhunt.normalize.sql import sql_literal
@@ -90,14 +90,14 @@ class Loader:
         if not n:
             return
         if batch.ids is not None:
-            ids = pa.array(np.asarray(batch.ids, dtype=np.int64))
+            ids = int_array(batch.ids)
         else:
-            ids = pa.array(np.arange(batch.first_id, batch.first_id + n, dtype=np.int64))
-        lines = batch.arrow if batch.arrow is not None else pa.array(batch.texts, type=pa.string())
+            ids = int_array(np.arange(batch.first_id, batch.first_id + n, dtype=np.int64))
+        lines = batch.arrow if batch.arrow is not None else string_array(batch.texts)
         pending = self._pending.setdefault(cmap.shape, _Pending(cmap))
         slot = pending.files.setdefault(fk, [len(pending.files) + 1, 0])
         slot[1] += n
-        table = pa.table({"_fk": pa.array(np.full(n, slot[0], dtype=np.int32)), "id": ids, "line": lines})
+        table = pa.Table.from_arrays([int_array(np.full(n, slot[0]), 32), ids, lines], names=["_fk", "id", "line"])
         pending.tables.append(table)
         pending.records += n
         pending.nbytes += lines.nbytes

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cabhunt.ingest.batch import BATCH_BYTES, READ_BYTES, Batch
+from cabhunt.ingest.batch import BATCH_BYTES, READ_BYTES, Batch, int_array
 from cabhunt.ingest.source import open_stream
 
 
@@ -160,7 +160,7 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
                 if blank.any():
                     keep = ~blank
                     ids = np.arange(line_no, line_no + len(arr), dtype=np.int64)[keep]
-                    yield Batch(texts=[], ids=ids, arrow=arr.filter(pa.array(keep)))
+                    yield Batch(texts=[], ids=ids, arrow=arr.take(int_array(np.flatnonzero(keep))))
                 else:
                     yield Batch(texts=[], first_id=line_no, arrow=arr)
                 line_no += len(arr)
