@@ -28,6 +28,10 @@ class Batch:
     def __len__(self) -> int:
         return len(self.arrow) if self.arrow is not None else len(self.texts)
 
+    def nbytes(self) -> int:
+        """Size of an Arrow batch's text (0 for a list of texts: counted by records instead)."""
+        return int(self.arrow.nbytes) if self.arrow is not None else 0
+
 
 # pyarrow's generic constructors (``pa.array``, ``pa.table``) probe their input for pandas types,
 # which imports pandas -- about a second of start-up for a one-shot ingest. The record arrays are
