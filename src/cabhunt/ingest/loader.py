@@ -28,6 +28,7 @@ from cabhunt.normalize.sql import sql_literal
 from cabhunt.store import Store
 
 COMMIT_SECONDS = 10.0
+SMALL_CHUNK = 16_384  # records; Arrow chunks averaging fewer are combined before the flush
 
 
 @dataclass
@@ -44,6 +45,11 @@ class _Source:
 class _Pending:
     cmap: CompiledMap
     tables: list[Any] = field(default_factory=list)  # pyarrow tables (_fk, id, line)
+    # records handed over as Python strings (EVTX, XML, ...), joined into one Arrow array at the
+    # flush: thousands of small per-file arrays would make DuckDB work on tiny vectors
+    texts: list[str] = field(default_factory=list)
+    text_ids: list[Any] = field(default_factory=list)  # per batch: list or numpy array of ids
+    text_slots: list[tuple[int, int]] = field(default_factory=list)  # per batch: (slot, records)
     records: int = 0
     nbytes: int = 0
     # loader file key -> (1-based position in this flush, records sent); the ``_fk`` column holds
@@ -89,18 +95,24 @@ class Loader:
         n = len(batch)
         if not n:
             return
-        if batch.ids is not None:
-            ids = int_array(batch.ids)
-        else:
-            ids = int_array(np.arange(batch.first_id, batch.first_id + n, dtype=np.int64))
-        lines = batch.arrow if batch.arrow is not None else string_array(batch.texts)
         pending = self._pending.setdefault(cmap.shape, _Pending(cmap))
         slot = pending.files.setdefault(fk, [len(pending.files) + 1, 0])
         slot[1] += n
-        table = pa.Table.from_arrays([int_array(np.full(n, slot[0]), 32), ids, lines], names=["_fk", "id", "line"])
-        pending.tables.append(table)
+        if batch.ids is not None:
+            ids = batch.ids
+        else:
+            ids = np.arange(batch.first_id, batch.first_id + n, dtype=np.int64)
+        if batch.arrow is None:
+            pending.texts.extend(batch.texts)
+            pending.text_ids.append(ids)
+            pending.text_slots.append((slot[0], n))
+            pending.nbytes += sum(map(len, batch.texts))
+        else:
+            _texts_to_table(pending)  # keeps the records in the order they came
+            fks = int_array(np.full(n, slot[0]), 32)
+            pending.tables.append(pa.Table.from_arrays([fks, int_array(ids), batch.arrow], names=["_fk", "id", "line"]))
+            pending.nbytes += batch.arrow.nbytes
         pending.records += n
-        pending.nbytes += lines.nbytes
         if pending.records >= self.flush_records or pending.nbytes >= self.flush_bytes:
             self._flush(pending)
 
@@ -142,11 +154,10 @@ class Loader:
         more statement counts the skipped ones by reason and the unparsable ones.
         """
         import duckdb
-        import pyarrow as pa
 
-        if not pending.tables:
+        if not pending.files:
             return
-        table = pa.concat_tables(pending.tables)
+        table = _batch_table(pending)
         files = pending.files
         pending.tables, pending.records, pending.nbytes, pending.files = [], 0, 0, {}
         unmarked = [self._sources[fk] for fk in files if not self._sources[fk].marked]
@@ -204,6 +215,34 @@ class Loader:
                 shown[int(slot) - 1] += 1
         for src, bad, done in zip(sources, broken, shown, strict=True):
             src.stats.errors += bad - done
+
+
+def _texts_to_table(pending: _Pending) -> None:
+    """Move the records buffered as strings into one Arrow table at the end of ``tables``."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not pending.texts:
+        return
+    slots = np.repeat(
+        np.array([s for s, _n in pending.text_slots], dtype=np.int32),
+        np.array([n for _s, n in pending.text_slots], dtype=np.int64),
+    )
+    ids = np.concatenate([np.asarray(i, dtype=np.int64) for i in pending.text_ids])
+    lines = string_array(pending.texts)
+    pending.tables.append(pa.Table.from_arrays([int_array(slots, 32), int_array(ids), lines], names=["_fk", "id", "line"]))
+    pending.texts, pending.text_ids, pending.text_slots = [], [], []
+
+
+def _batch_table(pending: _Pending) -> Any:
+    """The buffered records as one Arrow table ``(_fk, id, line)`` in large chunks."""
+    import pyarrow as pa
+
+    _texts_to_table(pending)
+    table = pa.concat_tables(pending.tables)
+    if table.num_rows and table["line"].num_chunks > 1 and table.num_rows / table["line"].num_chunks < SMALL_CHUNK:
+        table = table.combine_chunks()  # many small files: DuckDB would work on tiny vectors
+    return table
 
 
 def _parse_sql(cmap: CompiledMap, *, guarded: bool) -> str:
