@@ -28,7 +28,8 @@ from cabhunt.normalize.sql import sql_literal
 from cabhunt.store import Store
 
 COMMIT_SECONDS = 10.0
-SMALL_CHUNK = 16_384  # records; Arrow chunks averaging fewer are combined before the flush
+SMALL_CHUNK = 2_048  # records; Arrow chunks averaging fewer are combined before the flush
+CHUNK_ROWS = 8_192  # records per Arrow chunk handed to DuckDB
 
 
 @dataclass
@@ -240,9 +241,12 @@ def _batch_table(pending: _Pending) -> Any:
 
     _texts_to_table(pending)
     table = pa.concat_tables(pending.tables)
-    if table.num_rows and table["line"].num_chunks > 1 and table.num_rows / table["line"].num_chunks < SMALL_CHUNK:
+    chunks = table["line"].num_chunks
+    if chunks > 1 and table.num_rows / chunks < SMALL_CHUNK:
         table = table.combine_chunks()  # many small files: DuckDB would work on tiny vectors
-    return table
+    # DuckDB scans an Arrow table chunk by chunk, one thread each: slice (without copying) so
+    # that every thread has work.
+    return pa.Table.from_batches(table.to_batches(max_chunksize=CHUNK_ROWS), schema=table.schema)
 
 
 def _parse_sql(cmap: CompiledMap, *, guarded: bool) -> str:
