@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import ibis
 
 PARTITION_COLUMNS: tuple[str, ...] = ("event_day", "host_key")
+HOT_TABLE = "fleet_hot"  # this run's copy of the events, without the raw record
 # Staged events are copied out to Parquet once this many have accumulated (bounded memory).
 FLUSH_ROWS = 500_000
 
@@ -126,15 +127,7 @@ class ParquetStore(Store):
     def _has_parquet(self) -> bool:
         return any(events_dir(self.store_dir).rglob("*.parquet"))
 
-    def events(self) -> ibis.Table:
-        """Events in the Parquet files plus any staged and not yet flushed.
-
-        The first call materialises them once (Ibis ``cache()``): a hunt runs hundreds of small
-        investigation queries, and re-reading thousands of Parquet files for each costs minutes.
-        Any write invalidates the cache.
-        """
-        if self._cached is not None:
-            return self._cached
+    def _define_view(self) -> None:
         cols = ", ".join(f'"{c}"' for c in COLUMN_NAMES)
         if self._has_parquet():
             glob = _sql_str(str(events_dir(self.store_dir) / "**" / "*.parquet"))
@@ -145,15 +138,34 @@ class ParquetStore(Store):
         else:
             source = f"SELECT {cols} FROM events"
         self.duck.execute(f"CREATE OR REPLACE TEMP VIEW fleet_events AS {source}")
-        self._cached = self.con.table("fleet_events").cache()
+
+    def events(self) -> ibis.Table:
+        """Events in the Parquet files plus any staged and not yet flushed, without ``raw``.
+
+        The first call copies them once into a DuckDB temporary table: a hunt asks a few dozen
+        questions, and each re-read of thousands of small Parquet files costs seconds at fleet
+        size. The raw record (most of the bytes) stays in the files (:meth:`raw_events`), and the
+        copy lives under the store's memory limit, spilling to its temporary directory beyond
+        it, so memory stays flat as the store grows. Any write invalidates the copy.
+        """
+        if self._cached is not None:
+            return self._cached
+        self._define_view()
+        cols = ", ".join(f'"{c}"' for c in COLUMN_NAMES if c != "raw")
+        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {HOT_TABLE} AS SELECT {cols} FROM fleet_events")
+        self._cached = self.con.table(HOT_TABLE)
         return self._cached
 
+    def raw_events(self) -> ibis.Table:
+        """Every event column including ``raw``, read from the files (for evidence export)."""
+        self._define_view()
+        return self.con.table("fleet_events")
+
     def _invalidate(self) -> None:
-        cached = self._cached
-        if cached is not None:
+        if self._cached is not None:
             self._cached = None
             with contextlib.suppress(Exception):  # already dropped with its connection
-                cached.release()
+                self.duck.execute(f"DROP TABLE IF EXISTS {HOT_TABLE}")
 
     def event_count(self) -> int:
         return int(self.events().count().to_pyarrow().as_py())
