@@ -151,3 +151,25 @@ def test_arrays_do_not_import_pandas() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert int_array([3, 4]).to_pylist() == [3, 4]
+
+
+def test_staged_and_direct_flush_write_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EVTX goes through the staging table, other input straight into events: same result."""
+    files = sorted(shared_or_skip("fixtures/evtx").glob("*.evtx"))[:6]
+
+    def run() -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+        with ingested(*files) as (store, _summary, _problems):
+            events = store.duck.execute("SELECT * FROM events ORDER BY event_uid").fetchall()
+            ledger = [{k: r[k] for k in ("path", "records_read", "normalized", "skipped", "errors")} for r in store.ledger()]
+            return events, ledger
+
+    staged = run()
+    original = loader_mod.Loader.open_file
+
+    def direct(self: loader_mod.Loader, stats: Any, *, key: str | None, label: str, expect_skips: bool = False) -> int:
+        self._skipping = {}
+        return original(self, stats, key=key, label=label, expect_skips=False)
+
+    monkeypatch.setattr(loader_mod.Loader, "open_file", direct)
+    assert run() == staged
+    assert staged[0], "the fixtures hold events"

@@ -209,7 +209,7 @@ def _load(loader: Loader, stats: FileStats, found: Detected, digest: Future[str]
         nonlocal fk, held
         if digest is not None and not _settle_digest(loader, stats, digest):
             return False
-        fk = loader.open_file(stats, key=found.key, label=label)
+        fk = loader.open_file(stats, key=found.key, label=label, expect_skips=found.reader in ("evtx", "xml"))
         for b in held:
             loader.add(fk, cmap, b)
         held = []

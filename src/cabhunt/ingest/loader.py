@@ -16,10 +16,10 @@ leaves the mark, and the next run deletes that file's events and reads it again
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch, int_array, string_array
 from cabhunt.ingest.ledger import REPORT_PER_FILE, FileStats
@@ -27,6 +27,7 @@ from cabhunt.normalize import CompiledMap
 from cabhunt.normalize.sql import sql_literal
 from cabhunt.store import Store
 
+T = TypeVar("T")
 COMMIT_SECONDS = 10.0
 SMALL_CHUNK = 2_048  # records; Arrow chunks averaging fewer are combined before the flush
 CHUNK_ROWS = 8_192  # records per Arrow chunk handed to DuckDB
@@ -40,6 +41,7 @@ class _Source:
     key: str | None
     label: str
     marked: bool = False  # pending mark written (before its first events)
+    expect_skips: bool = False  # a whole-channel dump (EVTX, XML): most event ids are not used
 
 
 @dataclass
@@ -71,13 +73,14 @@ class Loader:
         self._next_fk = 0
         self._known: dict[str, str] | None = None
         self._last_commit = time.monotonic()
+        self._skipping: dict[str, bool] = {}  # map shape -> its last flush did not keep every record
 
     # -- feeding -------------------------------------------------------------------------------
-    def open_file(self, stats: FileStats, *, key: str | None, label: str) -> int:
+    def open_file(self, stats: FileStats, *, key: str | None, label: str, expect_skips: bool = False) -> int:
         """Register a file about to be read; returns its key in the staging tables."""
         self._next_fk += 1
         fk = self._next_fk
-        self._sources[fk] = _Source(stats, key, label)
+        self._sources[fk] = _Source(stats, key, label, expect_skips=expect_skips)
         if self._known is None:
             self._known = self.store.digests()
         self._known.setdefault(stats.sha256, str(stats.path))
@@ -148,14 +151,14 @@ class Loader:
 
     # -- SQL -----------------------------------------------------------------------------------
     def _flush(self, pending: _Pending) -> None:
-        """Parse, normalize and insert the buffered records in one statement; count only if needed.
+        """Parse, normalize and insert the buffered records, each parsed once.
 
-        Every record is parsed once, by the INSERT. When it wrote as many events as records were
-        sent, every record was kept and the per-file counts are known already; otherwise one
-        more statement counts the skipped ones by reason and the unparsable ones.
+        Usually every record is kept (a Winlogbeat or SIEM export): one INSERT does it all, and
+        when it wrote as many events as records were sent the per-file counts are known
+        already; otherwise one more statement counts the skipped and broken ones. A map whose
+        last flush skipped records (EVTX: most event ids are not used) goes through a staging
+        table instead, which gives the counts and the events from one parse.
         """
-        import duckdb
-
         if not pending.files:
             return
         table = _batch_table(pending)
@@ -166,43 +169,66 @@ class Loader:
         for src in unmarked:
             src.marked = True
         sources = [self._sources[fk] for fk in files]  # in slot order
-        sent = sum(n for _slot, n in files.values())
+        sent = [n for _slot, n in files.values()]
+        cmap = pending.cmap
         duck = self.store.duck
         duck.register("_cabhunt_batch", table)
         try:
             with _filters_stay(duck):
-                guarded = False
-                try:
-                    written = self.store.append_events(pending.cmap.events_sql(_batch_sql(pending.cmap, sources, guarded)))
-                except duckdb.InvalidInputException:
-                    # Some line is not JSON: parse again, validating each line first (slower, rare).
-                    guarded = True
-                    written = self.store.append_events(pending.cmap.events_sql(_batch_sql(pending.cmap, sources, guarded)))
-                if written == sent:
-                    for src, (_slot, n) in zip(sources, files.values(), strict=True):
-                        src.stats.records_read += n
-                        src.stats.normalized += n
-                    return
-                self._count(pending.cmap, sources, [n for _slot, n in files.values()], guarded)
+                skipping = self._skipping.get(cmap.shape)
+                if skipping or (skipping is None and any(src.expect_skips for src in sources)):
+                    guarded, counts = self._staged(cmap, sources)
+                else:
+                    guarded, written = _unguarded_first(
+                        lambda g: self.store.append_events(cmap.events_sql(_batch_sql(cmap, sources, g)))
+                    )
+                    if written == sum(sent):
+                        for src, n in zip(sources, sent, strict=True):
+                            src.stats.records_read += n
+                            src.stats.normalized += n
+                        return
+                    counts = duck.execute(cmap.counts_sql(_batch_sql(cmap, sources, guarded))).fetchall()
+                self._skipping[cmap.shape] = self._count(cmap, sources, sent, counts)
         finally:
             duck.unregister("_cabhunt_batch")
 
-    def _count(self, cmap: CompiledMap, sources: list[_Source], sent: list[int], guarded: bool) -> None:
-        """Per file of the flush: records kept, skipped by reason, and broken (not JSON)."""
+    def _staged(self, cmap: CompiledMap, sources: list[_Source]) -> tuple[bool, list[tuple[Any, ...]]]:
+        """Normalize into a staging table (kept records only get columns), count there, insert the kept."""
+        duck = self.store.duck
+        guarded, _ = _unguarded_first(
+            lambda g: duck.execute(
+                f"CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS {cmap.staged_sql(_batch_sql(cmap, sources, g))}"
+            )
+        )
+        try:
+            counts = duck.execute("SELECT _fk, _keep, _reason, count(*) FROM _cabhunt_stage GROUP BY ALL").fetchall()
+            self.store.append_events(f"SELECT {cmap.event_columns()} FROM _cabhunt_stage WHERE _keep")
+        finally:
+            duck.execute("DROP TABLE IF EXISTS _cabhunt_stage")
+        return guarded, counts
+
+    def _count(self, cmap: CompiledMap, sources: list[_Source], sent: list[int], counts: list[tuple[Any, ...]]) -> bool:
+        """Per file of the flush: records kept, skipped by reason, and broken (not JSON).
+
+        ``counts`` are ``(slot, kept, reason, records)`` of the records that parsed; returns
+        whether any record was not kept.
+        """
         duck = self.store.duck
         parsed = [0] * len(sources)
-        for slot, keep, reason, count in duck.execute(cmap.counts_sql(_batch_sql(cmap, sources, guarded))).fetchall():
+        skipped = False
+        for slot, keep, reason, count in counts:
             stats = sources[int(slot) - 1].stats
             parsed[int(slot) - 1] += int(count)
             if keep:
                 stats.normalized += int(count)
             else:
+                skipped = True
                 stats.skip(str(reason), int(count))
         for src, n in zip(sources, sent, strict=True):
             src.stats.records_read += n
         broken = [n - p for n, p in zip(sent, parsed, strict=True)]
         if not any(broken):
-            return
+            return skipped
         first = duck.execute(
             f"SELECT _fk, id FROM (SELECT _fk, id, {_parse_sql(cmap, guarded=True)} AS _s FROM _cabhunt_batch) "
             f"WHERE _s IS NULL QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} "
@@ -216,6 +242,19 @@ class Loader:
                 shown[int(slot) - 1] += 1
         for src, bad, done in zip(sources, broken, shown, strict=True):
             src.stats.errors += bad - done
+        return True
+
+
+def _unguarded_first(run: Callable[[bool], T]) -> tuple[bool, T]:
+    """``run(guarded)``: first parsing every line as it is, and if some line is not JSON (DuckDB
+    then fails the whole statement, which writes nothing) again validating each line first
+    (slower, rare). Returns whether the guarded parse was needed, and the result."""
+    import duckdb
+
+    try:
+        return False, run(False)
+    except duckdb.InvalidInputException:
+        return True, run(True)
 
 
 def _texts_to_table(pending: _Pending) -> None:

@@ -235,6 +235,23 @@ class CompiledMap:
             cols.append(f'try_cast({self._final(name)} AS {typ}) AS "{name}"')
         return f"SELECT {', '.join(cols)} FROM ({self._inner(stage, keep=True)})"
 
+    def staged_sql(self, stage: str) -> str:
+        """Every parsed record of ``stage``: ``_fk``, ``_keep``, the skip ``_reason``, and the event
+        columns, computed for kept records only (NULL for the others)."""
+        cols = [
+            f'CASE WHEN _keep THEN try_cast({self._final(name)} AS {typ}) END AS "{name}"'
+            for name, typ in EVENT_COLUMNS.items()
+        ]
+        return (
+            f"SELECT _fk, _keep, CASE WHEN _keep THEN NULL ELSE _reason END AS _reason, {', '.join(cols)} "
+            f"FROM ({self._inner(stage)})"
+        )
+
+    @staticmethod
+    def event_columns() -> str:
+        """The event column list, quoted, in schema order."""
+        return ", ".join(f'"{name}"' for name in EVENT_COLUMNS)
+
     def counts_sql(self, stage: str) -> str:
         """Per file: how many records are kept, and how many are skipped for which reason."""
         return (
