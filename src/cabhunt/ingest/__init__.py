@@ -101,7 +101,7 @@ def ingest_paths(
         for i, (path, why) in enumerate(files, 1):
             stats = FileStats(path=path, problems=problems)
             if why is not None:
-                _fail(store, stats, why)
+                _fail(loader, stats, why)
             else:
                 ingest_file(loader, stats, digests.get(i - 1))
             done.append(stats)
@@ -112,6 +112,7 @@ def ingest_paths(
         loader.abort()
         raise
     finally:
+        loader.close()
         digests.close()
         restore()
     for stats in done:
@@ -131,7 +132,7 @@ def ingest_file(loader: Loader, stats: FileStats, digest: Future[str] | None = N
         stats.size = path.stat().st_size
         sample = head(path)
     except (OSError, EOFError) as exc:
-        _fail(loader.store, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+        _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return
     found = detect(sample)
     if found is None or found.reader != "ndjson":
@@ -139,7 +140,7 @@ def ingest_file(loader: Loader, stats: FileStats, digest: Future[str] | None = N
         if not _settle_digest(loader, stats, digest):
             return
         if found is None:
-            _fail(loader.store, stats, "unknown format (not EVTX, Windows XML, NDJSON, Zeek or Squid)")
+            _fail(loader, stats, "unknown format (not EVTX, Windows XML, NDJSON, Zeek or Squid)")
             return
         digest = None
     stats.format = found.format
@@ -153,7 +154,7 @@ def _settle_digest(loader: Loader, stats: FileStats, digest: Future[str] | None)
         stats.sha256 = digest.result() if digest is not None else file_digest(stats.path)
     except (OSError, EOFError) as exc:
         stats.format = "unknown"
-        _fail(loader.store, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+        _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return False
     previous = loader.known_digest(stats.sha256)
     if previous is None:
@@ -277,8 +278,9 @@ def _parse_bytes(text: str) -> int | None:
     return int(float(m.group(1)) * base**power)
 
 
-def _fail(store: Store, stats: FileStats, reason: str) -> None:
+def _fail(loader: Loader, stats: FileStats, reason: str) -> None:
     stats.status = "failed"
     stats.error(reason, counted=False)
     stats.finish()
-    store.record_ledger(stats.row())
+    loader.wait()  # the connection is the flush thread's while it works
+    loader.store.record_ledger(stats.row())

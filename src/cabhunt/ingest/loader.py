@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from cabhunt.store import Store
 
 T = TypeVar("T")
 COMMIT_SECONDS = 10.0
+EARLY_RECORDS = 8_192  # records many small files must gather before the idle flush thread takes them
 SMALL_CHUNK = 2_048  # records; Arrow chunks averaging fewer are combined before the flush
 CHUNK_ROWS = 8_192  # records per Arrow chunk handed to DuckDB
 
@@ -74,6 +76,8 @@ class Loader:
         self._known: dict[str, str] | None = None
         self._last_commit = time.monotonic()
         self._skipping: dict[str, bool] = {}  # map shape -> its last flush did not keep every record
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: Future[_Written] | None = None
 
     # -- feeding -------------------------------------------------------------------------------
     def open_file(self, stats: FileStats, *, key: str | None, label: str, expect_skips: bool = False) -> int:
@@ -82,6 +86,7 @@ class Loader:
         fk = self._next_fk
         self._sources[fk] = _Source(stats, key, label, expect_skips=expect_skips)
         if self._known is None:
+            self.wait()
             self._known = self.store.digests()
         self._known.setdefault(stats.sha256, str(stats.path))
         return fk
@@ -89,6 +94,7 @@ class Loader:
     def known_digest(self, sha256: str) -> str | None:
         """The path under which this content is already in the store or read in this run."""
         if self._known is None:
+            self.wait()
             self._known = self.store.digests()
         return self._known.get(sha256)
 
@@ -118,7 +124,7 @@ class Loader:
             pending.nbytes += batch.arrow.nbytes
         pending.records += n
         if pending.records >= self.flush_records or pending.nbytes >= self.flush_bytes:
-            self._flush(pending)
+            self._flush(pending, background=True)
 
     def file_done(self, stats: FileStats) -> None:
         """The file is fully read; commit when enough has accumulated."""
@@ -131,9 +137,17 @@ class Loader:
             or time.monotonic() - self._last_commit > COMMIT_SECONDS
         ):
             self.commit()
+            return
+        if self._inflight is None or self._inflight.done():
+            # The flush thread is idle: give it what many small files have gathered so far.
+            for pending in self._pending.values():
+                if pending.records >= EARLY_RECORDS and len(pending.files) > 1:
+                    self._flush(pending, background=True)
+                    break
 
     def commit(self) -> None:
         """Flush everything buffered, write the ledger rows of finished files, commit."""
+        self.wait()
         for pending in list(self._pending.values()):
             self._flush(pending)
         for stats in self._done:
@@ -145,57 +159,104 @@ class Loader:
 
     def abort(self) -> None:
         """Forget what is buffered; files left pending are cleaned up and read again next run."""
+        job, self._inflight = self._inflight, None
+        if job is not None:
+            with suppress(BaseException):  # the failure being handled is reported by the caller
+                job.result()
         self._pending.clear()
         self._done = []
         self._sources.clear()
 
     # -- SQL -----------------------------------------------------------------------------------
-    def _flush(self, pending: _Pending) -> None:
-        """Parse, normalize and insert the buffered records, each parsed once.
+    def wait(self) -> None:
+        """Finish the flush running in the background and apply its counts.
 
-        Usually every record is kept (a Winlogbeat or SIEM export): one INSERT does it all, and
-        when it wrote as many events as records were sent the per-file counts are known
-        already; otherwise one more statement counts the skipped and broken ones. A map whose
-        last flush skipped records (EVTX: most event ids are not used) goes through a staging
-        table instead, which gives the counts and the events from one parse.
+        Counts are applied here, on the thread that reads files (a reader updates the same
+        per-file counters), and nothing else uses the connection while a flush runs.
+        """
+        job, self._inflight = self._inflight, None
+        if job is not None:
+            self._apply(job.result())
+
+    def close(self) -> None:
+        """Stop the flush thread (after :meth:`commit` or :meth:`abort`)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _flush(self, pending: _Pending, *, background: bool = False) -> None:
+        """Hand the buffered records of one map to DuckDB; in the flush thread if ``background``.
+
+        One flush runs at a time; in the background, reading the next files (the EVTX parser,
+        Python) overlaps DuckDB's work on this batch.
         """
         if not pending.files:
             return
+        self.wait()
         table = _batch_table(pending)
         files = pending.files
         pending.tables, pending.records, pending.nbytes, pending.files = [], 0, 0, {}
         unmarked = [self._sources[fk] for fk in files if not self._sources[fk].marked]
-        self.store.mark_pending([(src.stats.sha256, str(src.stats.path)) for src in unmarked])
         for src in unmarked:
             src.marked = True
         sources = [self._sources[fk] for fk in files]  # in slot order
         sent = [n for _slot, n in files.values()]
         cmap = pending.cmap
+        skipping = self._skipping.get(cmap.shape)
+        staged = bool(skipping or (skipping is None and any(src.expect_skips for src in sources)))
+        marks = [(src.stats.sha256, str(src.stats.path)) for src in unmarked]
+        if background:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cabhunt-flush")
+            self._inflight = self._pool.submit(self._write, cmap, table, sources, sent, marks, staged)
+        else:
+            self._apply(self._write(cmap, table, sources, sent, marks, staged))
+
+    def _write(
+        self, cmap: CompiledMap, table: Any, sources: list[_Source], sent: list[int],
+        marks: list[tuple[str, str]], staged: bool,
+    ) -> _Written:
+        """Parse, normalize and insert the records, each parsed once; SQL only (no counters touched).
+
+        Usually every record is kept (a Winlogbeat or SIEM export): one INSERT does it all, and
+        when it wrote as many events as records were sent the per-file counts are known
+        already; otherwise one more statement counts the skipped and broken ones. ``staged``
+        (EVTX: most event ids are not used) goes through a staging table instead, which gives
+        the counts and the events from one parse.
+        """
+        self.store.mark_pending(marks)
         duck = self.store.duck
+        done = _Written(cmap.shape, sources, sent)
         duck.register("_cabhunt_batch", table)
         try:
             with _filters_stay(duck):
-                skipping = self._skipping.get(cmap.shape)
-                if skipping or (skipping is None and any(src.expect_skips for src in sources)):
-                    guarded, counts = self._staged(cmap, sources)
+                if staged:
+                    done.counts = self._staged(cmap, sources)
                 else:
                     guarded, written = _unguarded_first(
                         lambda g: self.store.append_events(cmap.events_sql(_batch_sql(cmap, sources, g)))
                     )
                     if written == sum(sent):
-                        for src, n in zip(sources, sent, strict=True):
-                            src.stats.records_read += n
-                            src.stats.normalized += n
-                        return
-                    counts = duck.execute(cmap.counts_sql(_batch_sql(cmap, sources, guarded))).fetchall()
-                self._skipping[cmap.shape] = self._count(cmap, sources, sent, counts)
+                        return done
+                    done.counts = duck.execute(cmap.counts_sql(_batch_sql(cmap, sources, guarded))).fetchall()
+                parsed = [0] * len(sources)
+                for slot, _keep, _reason, count in done.counts:
+                    parsed[int(slot) - 1] += int(count)
+                if any(n > p for n, p in zip(sent, parsed, strict=True)):
+                    done.first_bad = duck.execute(
+                        f"SELECT _fk, id FROM (SELECT _fk, id, {_parse_sql(cmap, guarded=True)} AS _s "
+                        f"FROM _cabhunt_batch) WHERE _s IS NULL "
+                        f"QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} ORDER BY _fk, id"
+                    ).fetchall()
+                done.parsed = parsed
         finally:
             duck.unregister("_cabhunt_batch")
+        return done
 
-    def _staged(self, cmap: CompiledMap, sources: list[_Source]) -> tuple[bool, list[tuple[Any, ...]]]:
+    def _staged(self, cmap: CompiledMap, sources: list[_Source]) -> list[tuple[Any, ...]]:
         """Normalize into a staging table (kept records only get columns), count there, insert the kept."""
         duck = self.store.duck
-        guarded, _ = _unguarded_first(
+        _unguarded_first(
             lambda g: duck.execute(
                 f"CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS {cmap.staged_sql(_batch_sql(cmap, sources, g))}"
             )
@@ -205,44 +266,47 @@ class Loader:
             self.store.append_events(f"SELECT {cmap.event_columns()} FROM _cabhunt_stage WHERE _keep")
         finally:
             duck.execute("DROP TABLE IF EXISTS _cabhunt_stage")
-        return guarded, counts
+        return counts
 
-    def _count(self, cmap: CompiledMap, sources: list[_Source], sent: list[int], counts: list[tuple[Any, ...]]) -> bool:
-        """Per file of the flush: records kept, skipped by reason, and broken (not JSON).
-
-        ``counts`` are ``(slot, kept, reason, records)`` of the records that parsed; returns
-        whether any record was not kept.
-        """
-        duck = self.store.duck
-        parsed = [0] * len(sources)
+    def _apply(self, done: _Written) -> None:
+        """Per file of a flush: records read, kept, skipped by reason, and broken (not JSON)."""
+        for src, n in zip(done.sources, done.sent, strict=True):
+            src.stats.records_read += n
+        if done.counts is None:  # every record was written
+            for src, n in zip(done.sources, done.sent, strict=True):
+                src.stats.normalized += n
+            self._skipping[done.shape] = False
+            return
         skipped = False
-        for slot, keep, reason, count in counts:
-            stats = sources[int(slot) - 1].stats
-            parsed[int(slot) - 1] += int(count)
+        for slot, keep, reason, count in done.counts:
+            stats = done.sources[int(slot) - 1].stats
             if keep:
                 stats.normalized += int(count)
             else:
                 skipped = True
                 stats.skip(str(reason), int(count))
-        for src, n in zip(sources, sent, strict=True):
-            src.stats.records_read += n
-        broken = [n - p for n, p in zip(sent, parsed, strict=True)]
-        if not any(broken):
-            return skipped
-        first = duck.execute(
-            f"SELECT _fk, id FROM (SELECT _fk, id, {_parse_sql(cmap, guarded=True)} AS _s FROM _cabhunt_batch) "
-            f"WHERE _s IS NULL QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} "
-            "ORDER BY _fk, id"
-        ).fetchall()
-        shown = [0] * len(sources)
-        for slot, rec in first:
-            src = sources[int(slot) - 1]
+        broken = [n - p for n, p in zip(done.sent, done.parsed, strict=True)]
+        shown = [0] * len(done.sources)
+        for slot, rec in done.first_bad:
+            src = done.sources[int(slot) - 1]
             if src.stats.errors < REPORT_PER_FILE:
                 src.stats.error("not valid JSON", int(rec), label=src.label)
                 shown[int(slot) - 1] += 1
-        for src, bad, done in zip(sources, broken, shown, strict=True):
-            src.stats.errors += bad - done
-        return True
+        for src, bad, seen in zip(done.sources, broken, shown, strict=True):
+            src.stats.errors += bad - seen
+        self._skipping[done.shape] = skipped or any(broken)
+
+
+@dataclass
+class _Written:
+    """What one flush wrote, for :meth:`Loader._apply`: counts per slot, the first broken records."""
+
+    shape: str
+    sources: list[_Source]
+    sent: list[int]
+    counts: list[tuple[Any, ...]] | None = None  # (slot, kept, reason, records) of parsed records
+    parsed: list[int] = field(default_factory=list)
+    first_bad: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _unguarded_first(run: Callable[[bool], T]) -> tuple[bool, T]:
