@@ -4,7 +4,9 @@ Records are buffered per field map across files (a fleet collection is thousands
 files; one SQL round per file would cost more than the parsing) and flushed as one Arrow
 table: one INSERT ... SELECT parses every record once (all the map's JSON paths at a time) and
 writes the events; a second statement counts skipped and broken records per file only when
-some record was not written. No per-record Python work.
+some record was not written. Input that mostly skips (whole EVTX channels) is normalized into a
+staging table instead, which yields the counts and the events from one parse. Flushes run in a
+background thread while the next files are read. No per-record Python work.
 
 Every statement commits on its own (no long transactions holding a whole file in memory, and a
 failed statement can be retried). A file is marked *pending* in the store before its first
