@@ -173,3 +173,24 @@ def test_staged_and_direct_flush_write_the_same_events(monkeypatch: pytest.Monke
     monkeypatch.setattr(loader_mod.Loader, "open_file", direct)
     assert run() == staged
     assert staged[0], "the fixtures hold events"
+
+
+def test_ingest_file_without_a_digest_hashes_the_file_first(tmp_path: Path) -> None:
+    from cabhunt.ingest import ingest_file
+    from cabhunt.ingest.ledger import FileStats
+    from cabhunt.ingest.source import file_digest
+
+    path = tmp_path / "one.json"
+    _write(path, ["ok", "ok", "skip"])
+    store = Store.open(memory_limit="1GB", threads=2)
+    loader = loader_mod.Loader(store)
+    try:
+        ingest_file(loader, FileStats(path=path, problems=Problems()))
+        loader.commit()
+        (row,) = store.ledger()
+        assert row["sha256"] == file_digest(path)
+        uids = [r["event_uid"] for r in rows(store, columns=["event_uid"])]
+        assert uids == [f"{row['sha256'][:16]}:1", f"{row['sha256'][:16]}:2"]
+    finally:
+        loader.close()
+        store.close()

@@ -135,7 +135,7 @@ def ingest_file(loader: Loader, stats: FileStats, digest: Future[str] | None = N
         _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return
     found = detect(sample)
-    if found is None or found.reader != "ndjson":
+    if found is None or found.reader != "ndjson" or digest is None:
         # Readers of these formats report as they read: the digest must rule out a duplicate first.
         if not _settle_digest(loader, stats, digest):
             return
