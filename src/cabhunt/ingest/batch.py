@@ -50,19 +50,28 @@ def int_array(values: Any, bits: int = 64) -> Any:
 def string_array(texts: list[str]) -> Any:
     """A pyarrow string array of ``texts``, built from one joined UTF-8 buffer.
 
-    The texts are joined with NUL, which a JSON serializer always escapes, and cut there again
-    by numpy; a text that holds a raw NUL (or a lone surrogate) takes pyarrow's generic path.
+    ASCII text (most records: JSON escapes what it must) is cut at the texts' lengths; other
+    text is joined with NUL, which a JSON serializer always escapes, and cut there again by
+    numpy. A text that holds a raw NUL (or a lone surrogate) takes pyarrow's generic path.
     """
     import numpy as np
     import pyarrow as pa
 
     n = len(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
     try:
-        blob = "\x00".join(texts).encode("utf-8")
+        blob = "".join(texts).encode("utf-8")
     except UnicodeEncodeError:
         return pa.array(texts, type=pa.string())
+    if len(blob) >= 2**31:
+        return pa.array(texts, type=pa.string())
+    if len(blob) == int(lengths.sum()):  # every character one byte: all ASCII
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(blob))
+    blob = "\x00".join(texts).encode("utf-8")
     seps = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
-    if len(seps) != max(n - 1, 0) or len(blob) >= 2**31:
+    if len(seps) != max(n - 1, 0):
         return pa.array(texts, type=pa.string())
     offsets = np.empty(n + 1, dtype=np.int32)
     offsets[0] = 0
