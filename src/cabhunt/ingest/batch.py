@@ -50,32 +50,20 @@ def int_array(values: Any, bits: int = 64) -> Any:
 def string_array(texts: list[str]) -> Any:
     """A pyarrow string array of ``texts``, built from one joined UTF-8 buffer.
 
-    ASCII text (most records: JSON escapes what it must) is cut at the texts' lengths; other
-    text is joined with NUL, which a JSON serializer always escapes, and cut there again by
-    numpy. A text that holds a raw NUL (or a lone surrogate) takes pyarrow's generic path.
+    The offsets come from each text's UTF-8 length (its ``len`` when it is ASCII, as most
+    records are); a text that cannot be encoded (a lone surrogate) takes pyarrow's generic path.
     """
     import numpy as np
     import pyarrow as pa
 
     n = len(texts)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
     try:
+        lengths = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts), np.int64, n)
         blob = "".join(texts).encode("utf-8")
     except UnicodeEncodeError:
         return pa.array(texts, type=pa.string())
     if len(blob) >= 2**31:
         return pa.array(texts, type=pa.string())
-    if len(blob) == int(lengths.sum()):  # every character one byte: all ASCII
-        offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(lengths, out=offsets[1:])
-        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(blob))
-    blob = "\x00".join(texts).encode("utf-8")
-    seps = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
-    if len(seps) != max(n - 1, 0):
-        return pa.array(texts, type=pa.string())
-    offsets = np.empty(n + 1, dtype=np.int32)
-    offsets[0] = 0
-    offsets[1:n] = seps - np.arange(n - 1)
-    offsets[n] = len(blob) - (n - 1) if n else 0
-    data = blob.replace(b"\x00", b"") if n > 1 else blob
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(blob))
