@@ -57,7 +57,7 @@ def detect_with_summary(
     supporting: bool = True,
 ) -> tuple[list[Alert], DetectSummary]:
     from cabhunt.detect.engine import flag_counts, flagged_rows
-    from cabhunt.detect.network import cab_maker_predicate, maker_connection, network_alerts
+    from cabhunt.detect.network import cab_maker_predicate, network_alerts
     from cabhunt.detect.process_rules import NET_USE_FLAG, mappings_from_rows, net_use_predicate, verify
     from cabhunt.rules.cache import compiled_rules
     from cabhunt.rules.loader import PLAYBOOK_SLUGS
@@ -72,7 +72,6 @@ def detect_with_summary(
         predicates,
         since=since,
         until=until,
-        also=maker_connection,
         marks={"cab_maker": cab_maker_predicate},
     )
     matched: dict[str, list[dict[str, Any]]] = {

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 # Everything but the raw record: what a rule's matches are returned with (``run_rule``).
 DETECT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMN_NAMES if c != "raw")
 
-# What detection itself reads of a row (verification, alert skeletons, the network rules).
+# What detection itself reads of a rule match or a cabinet maker's process or connection
+# (verification, alert skeletons, direct network alerts).
 # Engines decompress every selected column of every scanned row before a complex filter, so a
 # scan fetching less than half the table's columns is markedly faster.
 ROW_COLUMNS: tuple[str, ...] = (
@@ -49,8 +50,6 @@ ROW_COLUMNS: tuple[str, ...] = (
     "destination_ip",
     "destination_port",
     "destination_domain",
-    "dns_question_name",
-    "dns_answers",
 )
 
 TablePredicate = Callable[["ir.Table"], "ir.BooleanValue"]
@@ -114,22 +113,50 @@ def flagged_rows(
 
     Flags may be NULL where SQL cannot decide (a missing field); callers test them for truth.
     ``also`` selects further rows without a flag column (a semi-join, which some engines allow
-    only in a WHERE clause); ``marks`` are flag columns that select nothing (facts about the
-    returned rows). Rows come ordered by time.
+    only in a WHERE clause); it is applied to the scan's projection (the row columns and flags).
+    ``marks`` are flag columns that select nothing (facts about the returned rows). Rows come
+    ordered by time.
     """
     if not predicates and also is None:
         return []
-    cond = time_condition(events, since, until)
     flags = {f"m__{name}": pred(events) for name, pred in predicates.items()}
-    wanted = list(flags.values()) + ([also(events)] if also is not None else [])
-    where = any_of(wanted)
-    if cond is not None:
-        where = cond & where
-    columns = dict(flags)
-    columns.update({f"m__{name}": pred(events) for name, pred in (marks or {}).items()})
-    cols = [events[c] for c in ROW_COLUMNS if c in events.columns]
-    selected = events.filter(where).select(*cols, **columns)
-    return fetch(selected, (*ROW_COLUMNS, *columns))
+    flags.update({f"m__{name}": pred(events) for name, pred in (marks or {}).items()})
+    selecting = [f"m__{name}" for name in predicates]
+
+    def where(t: ir.Table) -> ir.BooleanValue:
+        wanted = [t[c] for c in selecting] + ([also(t)] if also is not None else [])
+        cond = time_condition(t, since, until)
+        return any_of(wanted) if cond is None else cond & any_of(wanted)
+
+    return scan(events, ROW_COLUMNS, flags, where)
+
+
+def scan(
+    events: ir.Table,
+    columns: Sequence[str],
+    flags: Mapping[str, ir.BooleanValue],
+    where: TablePredicate,
+) -> list[dict[str, Any]]:
+    """Rows of ``events`` with ``columns`` and computed ``flags``, filtered by ``where`` on those.
+
+    The projection comes first and the filter refers to its columns: the expression stays small
+    (each flag is built once, nothing is re-bound to a filtered table), which roughly halves
+    the time Ibis takes to build and compile it; engines push the filter down unchanged.
+    Rows are ordered here, by (ts, event_uid) with NULLs last, rather than by the engine.
+    """
+    from cabhunt import query
+
+    cols = [events[c] for c in columns if c in events.columns]
+    projected = events.select(*cols, **flags)
+    return sort_rows(query.rows(projected.filter(where(projected))))
+
+
+def sort_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Time order, as ``ORDER BY ts, event_uid`` (NULLS LAST) would give it."""
+    return sorted(
+        rows,
+        key=lambda r: (r.get("ts") is None, r.get("ts") or datetime.min, r.get("event_uid") is None, r.get("event_uid") or ""),
+    )
 
 
 def flag_counts(
@@ -148,11 +175,13 @@ def flag_counts(
 
     if not predicates:
         return {}
-    table = time_filter(events, since, until)
-    table = table.filter(any_of([pred(table) for pred in predicates.values()]))
-    aggs = {name: pred(table).cast("int64").sum() for name, pred in predicates.items()}
-    [row] = query.rows(table.aggregate(**aggs))
-    return {name: int(row[name] or 0) for name in predicates}
+    names = {f"c__{i}": name for i, name in enumerate(predicates)}
+    projected = events.select(events.ts, **{col: predicates[name](events) for col, name in names.items()})
+    cond = time_condition(projected, since, until)
+    wanted = any_of([projected[col] for col in names])
+    matched = projected.filter(wanted if cond is None else cond & wanted)
+    [row] = query.rows(matched.aggregate(**{col: matched[col].cast("int64").sum() for col in names}))
+    return {name: int(row[col] or 0) for col, name in names.items()}
 
 
 def fetch(table: ir.Table, columns: Sequence[str] = DETECT_COLUMNS) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cabhunt.detect.common import RuleIdentity, new_alert
-from cabhunt.detect.engine import ROW_COLUMNS, any_of, fetch, naive, time_condition, time_filter
+from cabhunt.detect.engine import ROW_COLUMNS, any_of, naive, scan, time_condition, time_filter
 from cabhunt.detect.process_rules import Verified, semantic_findings
 from cabhunt.detect.scoring_seed import score_alert, weight
 from cabhunt.model import Alert, Finding
@@ -35,35 +35,59 @@ WINDOW = timedelta(seconds=60)
 DNS_LOOKBACK = timedelta(minutes=10)
 MAX_LITERALS = 500  # above this, an IN list costs more to compile than a subquery
 MAX_WINDOWS = 64  # correlation windows spelled out in the query; beyond, coarser ranges
+# What the correlation reads of a candidate connection or a DNS answer.
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "event_uid",
+    "ts",
+    "host_name",
+    "event_code",
+    "process_executable",
+    "process_name",
+    "process_command_line",
+    "destination_ip",
+    "destination_port",
+    "destination_domain",
+    "dns_question_name",
+    "dns_answers",
+)
+MAX_NAMES = 50  # named hosts the DNS lookup is narrowed to; beyond, all answers on the hosts
 STEP = "network"
 MAKER_RULE = {"makecab": "makecab_network", "diantz": "diantz_network"}
 _STANDARD_PORTS = {80, 443, 445}
-_CAB_MAKERS = ("makecab.exe", "diantz.exe")
+_MAKER_IMAGE = r"(?:^|\\)(?:makecab|diantz)\.exe\z"  # endswith \makecab.exe / \diantz.exe, or equal
+_MAKER_NAME = r"^(?:makecab|diantz)\.exe\z"  # equal to makecab.exe / diantz.exe
 _URL_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://([^/:@\s]+)", re.IGNORECASE)
 
 
 def cab_maker_predicate(t: ir.Table) -> ir.BooleanValue:
-    """Process events of makecab/diantz by image name or OriginalFileName."""
-    name = t.process_executable.lower()
-    ofn = t.process_pe_original_file_name.lower()
-    by_image = name.endswith("\\makecab.exe") | name.endswith("\\diantz.exe") | name.isin(list(_CAB_MAKERS))
-    # The cheap event-code test first: the engine evaluates the rest only on process events.
-    return t.event_code.isin([1, 4688]) & (by_image.fill_null(False) | ofn.isin(list(_CAB_MAKERS)).fill_null(False))
+    """Process events of makecab/diantz by image name or OriginalFileName.
 
-
-def maker_connection(events: ir.Table) -> ir.BooleanValue:
-    """EID 3 rows whose ProcessGuid is that of some cabinet maker's process creation.
-
-    A semi-join (``IN (SELECT ...)``), so the scan that finds rule matches also finds the
-    connections of renamed copies (EID 3 carries no OriginalFileName, the EID 1 of the same GUID
-    does). The host is not part of it: :func:`direct_connections` checks (host, GUID) pairs.
+    Each column is tested with one regular expression on its lowercased value (``\\makecab.exe``
+    or ``\\diantz.exe`` at the end of the image, or the bare name): lowercasing is what a string
+    test costs, so doing it once per column matters on a scan of every process event. NULL
+    where the columns are missing (false in a WHERE, falsy as a flag).
     """
-    makers = events.filter(cab_maker_predicate(events))
-    return (
-        (events.event_code == 3)
-        & events.process_entity_id.notnull()
-        & events.process_entity_id.isin(makers.process_entity_id)
-    )
+    by_image = t.process_executable.lower().re_search(_MAKER_IMAGE)
+    by_ofn = t.process_pe_original_file_name.lower().re_search(_MAKER_NAME)
+    # The cheap event-code test first: the engine evaluates the rest only on process events.
+    return t.event_code.isin([1, 4688]) & (by_ofn | by_image)
+
+
+def maker_connections(events: ir.Table, since: datetime | None, until: datetime | None) -> set[tuple[str, str]]:
+    """(host, ProcessGuid) of the connections (EID 3, in the time range) of cabinet-maker processes.
+
+    A semi-join (``IN (SELECT ...)``) finds the connections of renamed copies (EID 3 carries no
+    OriginalFileName, the EID 1 of the same GUID does). It is a query of its own returning two
+    narrow columns: inside the rules' scan it would drag every connection event, with all the
+    columns detection reads, through the join.
+    """
+    from cabhunt import query
+
+    makers = events.filter(cab_maker_predicate(events)).process_entity_id
+    t = time_filter(events, since, until)
+    conns = t.filter((t.event_code == 3) & t.process_entity_id.notnull() & t.process_entity_id.isin(makers))
+    rows = query.rows(conns.select("host_name", "process_entity_id").distinct())
+    return {(str(r["host_name"]), str(r["process_entity_id"])) for r in rows if r["host_name"] is not None}
 
 
 def _candidates(t: ir.Table) -> ir.BooleanValue:
@@ -95,7 +119,8 @@ class Anchor:
 class NetworkRows:
     """What the network step's one query returns, split by why each row was wanted."""
 
-    procs: list[dict[str, Any]] = field(default_factory=list)  # cabinet makers of direct connections
+    conns: list[dict[str, Any]] = field(default_factory=list)  # connections of cabinet-maker GUIDs
+    procs: list[dict[str, Any]] = field(default_factory=list)  # cabinet makers of those connections
     candidates: list[dict[str, Any]] = field(default_factory=list)  # traffic on a maker's behalf
     dns: list[dict[str, Any]] = field(default_factory=list)  # name answers on the anchors' hosts
 
@@ -109,7 +134,8 @@ def network_rows(
 ) -> NetworkRows:
     """One query for everything the network rules still need once the rule matches are known.
 
-    - the process creations of the cabinet makers whose GUID made a connection;
+    - the connections (in the time range) of the cabinet-maker GUIDs ``conn_guids`` and those
+      makers' process creations (any time);
     - correlation candidates (``_candidates``) on an anchor's host within its window (merged
       windows, coarser ranges beyond :data:`MAX_WINDOWS`; the exact window is applied in Python);
     - DNS answers on the anchors' hosts from ``DNS_LOOKBACK`` before the first anchor, for the
@@ -118,57 +144,67 @@ def network_rows(
     guids = sorted(set(conn_guids))
     if not guids and not anchors:
         return NetworkRows()
-    t = events
-    branches: dict[str, Any] = {}
-    if guids:
-        if len(guids) <= MAX_LITERALS:
-            guid_in = t.process_entity_id.isin(guids)
-        else:
-            guid_in = t.process_entity_id.isin(_conn_guids(events, since, until))
-        branches["proc"] = cab_maker_predicate(t) & guid_in
-    if anchors:
-        host = t.host_name.lower()
-        cand = _window_condition(t, host, anchors) & _candidates(t)
-        limit = time_condition(t, since, until if until is None else until + WINDOW)
-        branches["cand"] = cand if limit is None else cand & limit
-        first = min(a.ts for a in anchors)
-        last = max(a.ts for a in anchors)
-        dns = (
-            t.dns_question_name.notnull()
-            & host.isin(sorted({a.host for a in anchors}))
-            & (t.ts >= first - DNS_LOOKBACK)
-            & (t.ts <= last + WINDOW)
-        )
-        names = sorted({h for a in anchors for h, _ in a.named})
-        if names and len(names) <= MAX_LITERALS // 10:
-            qname = t.dns_question_name.lower()
-            dns = dns & any_of([qname.startswith(n) for n in names])
-        branches["dns"] = dns
     flags = {
-        "m__maker": cab_maker_predicate(t),
-        "m__cand": _candidates(t),
-        "m__dns": t.dns_question_name.notnull(),
+        "m__maker": cab_maker_predicate(events),
+        "m__cand": _candidates(events),
+        "m__dns": events.dns_question_name.notnull(),
     }
-    selected = t.filter(any_of(list(branches.values()))).select(*ROW_COLUMNS, **flags)
+
+    def where(t: ir.Table) -> ir.BooleanValue:
+        branches = []
+        if guids:
+            if len(guids) <= MAX_LITERALS:
+                conn_in = proc_in = t.process_entity_id.isin(guids)
+            else:  # subqueries: the makers' GUIDs, and the GUIDs of connections in range
+                conn_in = t.process_entity_id.isin(events.filter(cab_maker_predicate(events)).process_entity_id)
+                proc_in = t.process_entity_id.isin(_conn_guids(events, since, until))
+            conn = (t.event_code == 3) & conn_in
+            limit = time_condition(t, since, until)
+            branches.append(conn if limit is None else conn & limit)
+            branches.append(proc_in & t.m__maker)
+        if anchors:
+            host = t.host_name.lower()
+            cand = _window_condition(t, host, anchors) & t.m__cand
+            limit = time_condition(t, since, until if until is None else until + WINDOW)
+            branches.append(cand if limit is None else cand & limit)
+            first = min(a.ts for a in anchors)
+            last = max(a.ts for a in anchors)
+            dns = (
+                t.m__dns
+                & t.ts.between(first - DNS_LOOKBACK, last + WINDOW)
+                & host.isin(sorted({a.host for a in anchors}))
+            )
+            names = sorted({h for a in anchors for h, _ in a.named})
+            if names and len(names) <= MAX_NAMES:
+                qname = t.dns_question_name.lower()
+                dns = dns & any_of([qname.startswith(n) for n in names])
+            branches.append(dns)
+        return any_of(branches)
+
     out = NetworkRows()
-    for r in fetch(selected, (*ROW_COLUMNS, *flags)):
+    columns = tuple(dict.fromkeys((*ROW_COLUMNS, *CANDIDATE_COLUMNS))) if guids else CANDIDATE_COLUMNS
+    wanted = set(guids)
+    for r in scan(events, columns, flags, where):
         maker, cand, dns_row = r.pop("m__maker"), r.pop("m__cand"), r.pop("m__dns")
-        if maker and "proc" in branches:
-            out.procs.append(r)
-        if cand and "cand" in branches and _within(r.get("ts"), since, until):
+        if r.get("process_entity_id") in wanted:
+            if maker:
+                out.procs.append(r)
+            if r.get("event_code") == 3 and _within(r.get("ts"), since, until, timedelta(0)):
+                out.conns.append(r)
+        if cand and anchors and _within(r.get("ts"), since, until, WINDOW):
             out.candidates.append(r)
-        if dns_row and "dns" in branches:
+        if dns_row and anchors:
             out.dns.append(r)
     return out
 
 
-def _within(ts: datetime | None, since: datetime | None, until: datetime | None) -> bool:
-    """The candidates' time limit (``since <= ts <= until + WINDOW``) for rows another branch fetched."""
+def _within(ts: datetime | None, since: datetime | None, until: datetime | None, slack: timedelta) -> bool:
+    """``since <= ts <= until + slack``: a branch's time limit, for rows another branch fetched."""
     if ts is None:
         return False
     if since is not None and ts < naive(since):
         return False
-    return until is None or ts <= naive(until) + WINDOW
+    return until is None or ts <= naive(until) + slack
 
 
 def _conn_guids(events: ir.Table, since: datetime | None, until: datetime | None) -> Any:
@@ -191,9 +227,10 @@ def _window_condition(t: ir.Table, host: Any, anchors: list[Anchor]) -> ir.Boole
     if len(spans) > MAX_WINDOWS:  # one span for all hosts
         lo = min(r[0][0] for r in spans.values())
         hi = max(r[-1][1] for r in spans.values())
-        return host.isin(sorted(spans)) & (t.ts >= lo) & (t.ts <= hi)
+        return t.ts.between(lo, hi) & host.isin(sorted(spans))
+    # Time first: the engine lowercases the host name only of rows inside a window.
     return any_of(
-        [(host == h) & (t.ts >= lo) & (t.ts <= hi) for h, runs in spans.items() for lo, hi in runs]
+        [any_of([t.ts.between(lo, hi) for lo, hi in runs]) & (host == h) for h, runs in spans.items()]
     )
 
 
@@ -205,8 +242,9 @@ def direct_connections(
     """EID 3 rows of a cabinet maker, each with its process-creation row when one is stored.
 
     The Sigma rules' matches (``matched``, by image name) are kept whatever; the other
-    connection rows of the scan count when a cabinet maker's process creation on the same host
-    has their GUID (an equality join on host and ProcessGuid, done here on the few rows).
+    connection rows (``rows``: those of cabinet-maker GUIDs) count when a cabinet maker's
+    process creation on the same host has their GUID (an equality join on host and
+    ProcessGuid, done here on the few rows).
     """
     proc_of_key: dict[tuple[str, str], dict[str, Any]] = {}
     for p in procs:  # time order: a later creation with the same GUID wins
@@ -392,23 +430,23 @@ def network_alerts(
 ) -> list[Alert]:
     """Direct and correlated network alerts.
 
-    ``rows`` are the detection scan's rows (rule flags ``m__<slug>``, the connections of
-    cabinet-maker GUIDs, the ``m__cab_maker`` mark); ``rules`` maps slugs to rule identities.
+    ``rows`` are the detection scan's rows (rule flags ``m__<slug>``, the ``m__cab_maker``
+    mark); ``rules`` maps slugs to rule identities.
     """
     from cabhunt.windows import analyze_job, cab_maker
 
     by_uid = {v.row["event_uid"]: v for v in verified if v.row.get("event_uid")}
     alerts: list[Alert] = []
     matched = [r for r in rows if any(r.get(f"m__{s}") for s in ("makecab_network", "diantz_network"))]
-    conns = [r for r in rows if r.get("event_code") == 3 and r.get("process_entity_id") is not None]
+    keys = maker_connections(events, since, until)
     anchors = [
         Anchor(uid, str(v.row.get("host_name")).lower(), v.row["ts"], v.named_hosts)
         for uid, v in by_uid.items()
         if v.named_hosts and v.row.get("m__cab_maker") and v.row.get("ts") is not None and v.row.get("host_name") is not None
     ]
-    fetched = network_rows(events, [str(r["process_entity_id"]) for r in conns], anchors, since, until)
+    fetched = network_rows(events, [guid for _, guid in keys], anchors, since, until)
 
-    for conn, proc in direct_connections(conns, matched, fetched.procs):
+    for conn, proc in direct_connections([*matched, *fetched.conns], matched, fetched.procs):
         maker = cab_maker(proc.get("process_executable"), proc.get("process_pe_original_file_name")) if proc else None
         maker = maker or cab_maker(conn.get("process_executable"), None) or "makecab"
         rule = rules[MAKER_RULE[maker]]

@@ -26,7 +26,7 @@ from cabhunt.rules.loader import PIPELINE_DIR, PLAYBOOK_SLUGS, RULES_DIR, rule_f
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-FORMAT = 1
+FORMAT = 2
 PIPELINE = "cabhunt"
 _SOURCES = ("compiler.py", "ir.py", "cache.py", "loader.py")
 
@@ -233,8 +233,24 @@ def _checked(node: Any) -> tuple[Any, ...]:
     if len(node) != arity:
         raise ValueError(f"bad {kind} node")
     out = tuple(node)
-    if kind in ("anyof", "cidr"):
+    if kind == "cidr":
         if not isinstance(node[2], list | tuple) or not node[2] or not all(isinstance(s, str) for s in node[2]):
-            raise ValueError(f"bad {kind} literals")
+            raise ValueError("bad cidr prefixes")
         out = (kind, node[1], list(node[2]), bool(node[3]))
+    if kind == "anyof":
+        tests = node[2]
+        if not isinstance(tests, list | tuple) or not tests or not all(_is_test(t) for t in tests):
+            raise ValueError("bad anyof tests")
+        out = (kind, node[1], [list(t) for t in tests], bool(node[3]))
+    if kind == "str" and not _is_test([node[2], node[3]]):
+        raise ValueError("bad string test")
     return out
+
+
+def _is_test(t: Any) -> bool:
+    return (
+        isinstance(t, list | tuple)
+        and len(t) == 2
+        and t[0] in ("eq", "contains", "startswith", "endswith")
+        and isinstance(t[1], str)
+    )

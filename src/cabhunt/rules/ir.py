@@ -11,8 +11,10 @@ Nodes (JSON-safe: tuples become lists on disk, both are accepted):
 - ``("eq", field, value, guard)``: the raw column equals ``value`` (int, bool or text)
 - ``("str", field, op, literal, guard)``: the lowercased column ``eq`` / ``contains`` /
   ``startswith`` / ``endswith`` the lowercased literal
-- ``("anyof", field, [literals], guard)``: the lowercased column contains any literal, as one
-  regular expression (one ``lower`` per row instead of one per literal)
+- ``("anyof", field, [[op, literal], ...], guard)``: the lowercased column passes any of the
+  ``str`` tests, as one regular expression: the column is lowercased once per row, not once per
+  literal (lowercasing is most of a string test's cost, and engines expand a short ``IN`` list
+  into one comparison per value)
 - ``("re", field, pattern, lowered, guard)``: regular-expression search
 - ``("cidr", field, [prefixes], guard)``: the raw column starts with any prefix
 
@@ -101,7 +103,8 @@ class Builder:
                 return low.endswith(lit)
             raise ValueError(f"unknown string operation {op!r}")
         if kind == "anyof":
-            return self.lower(field).re_search("|".join(regex_literal(lit) for lit in node[2]))
+            tests = [(str(op), str(lit)) for op, lit in node[2]]
+            return self.lower(field).re_search("|".join(_test_regex(op, lit) for op, lit in tests))
         if kind == "re":
             target = self.lower(field) if node[3] else self.text(field)
             return target.re_search(node[2])
@@ -112,6 +115,21 @@ class Builder:
                 out = out | col.startswith(p)
             return out
         raise ValueError(f"unknown rule node {kind!r}")
+
+
+def _test_regex(op: str, lit: str) -> str:
+    """One ``str`` test as a regular-expression alternative (``\\z``: the very end, as
+    ``endswith``; ``$`` may also match before a final newline in some engines)."""
+    text = regex_literal(lit)
+    if op == "contains":
+        return text
+    if op == "startswith":
+        return "^" + text
+    if op == "endswith":
+        return text + "\\z"
+    if op == "eq":
+        return "^" + text + "\\z"
+    raise ValueError(f"unknown string operation {op!r}")
 
 
 def condition(table: ir.Table, conditions: Sequence[Node], builder: Builder | None = None) -> ir.BooleanValue:
@@ -138,7 +156,7 @@ def predicate(conditions: Sequence[Node]) -> Callable[[ir.Table], ir.BooleanValu
 
 
 def simplify(node: Node) -> tuple[Any, ...]:
-    """Flatten nested and/or and fold an or's plain ``contains`` on one field into one ``anyof``."""
+    """Flatten nested and/or, and fold an or's string tests on one field into one ``anyof``."""
     kind = node[0]
     if kind == "not":
         return ("not", simplify(node[1]))
@@ -151,40 +169,40 @@ def simplify(node: Node) -> tuple[Any, ...]:
         else:
             flat.append(child)
     if kind == "or":
-        flat = _fold_contains(flat)
+        flat = _fold_tests(flat)
     if len(flat) == 1:
         return flat[0]
     return (kind, flat)
 
 
-def _contained(n: tuple[Any, ...]) -> tuple[tuple[str, bool], list[str]] | None:
-    """(field, guard) and literals of a ``contains`` or ``anyof`` node, else None."""
-    if n[0] == "str" and n[2] == "contains":
-        return (n[1], bool(n[4])), [n[3]]
+def _tests(n: tuple[Any, ...]) -> tuple[tuple[str, bool], list[list[str]]] | None:
+    """(field, guard) and the [op, literal] tests of a ``str`` or ``anyof`` node, else None."""
+    if n[0] == "str":
+        return (n[1], bool(n[4])), [[n[2], n[3]]]
     if n[0] == "anyof":
-        return (n[1], bool(n[3])), list(n[2])
+        return (n[1], bool(n[3])), [list(t) for t in n[2]]
     return None
 
 
-def _fold_contains(nodes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """One ``anyof`` per (field, guard) in place of the first of its ``contains`` siblings."""
-    groups: dict[tuple[str, bool], list[str]] = {}
+def _fold_tests(nodes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One ``anyof`` per (field, guard), in place of the first of its sibling string tests."""
+    groups: dict[tuple[str, bool], list[list[str]]] = {}
     for n in nodes:
-        c = _contained(n)
-        if c is not None:
-            groups.setdefault(c[0], []).extend(c[1])
+        t = _tests(n)
+        if t is not None:
+            groups.setdefault(t[0], []).extend(t[1])
     out: list[tuple[Any, ...]] = []
     done: set[tuple[str, bool]] = set()
     for n in nodes:
-        c = _contained(n)
-        if c is None:
+        t = _tests(n)
+        if t is None:
             out.append(n)
             continue
-        key = c[0]
-        lits = list(dict.fromkeys(groups[key]))
-        if len(lits) < 2:
+        key = t[0]
+        tests = [list(x) for x in dict.fromkeys(tuple(x) for x in groups[key])]
+        if len(tests) < 2:
             out.append(n)
         elif key not in done:
             done.add(key)
-            out.append(("anyof", key[0], lits, key[1]))
+            out.append(("anyof", key[0], tests, key[1]))
     return out
