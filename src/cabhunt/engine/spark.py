@@ -43,11 +43,17 @@ class SparkStore:
         self.con = ibis.pyspark.connect(self.spark)
         raw = self.con.read_parquet(str(events_dir), table_name="cabhunt_events_raw")
         keep = [c for c in raw.columns if c not in layout.PARTITION_COLUMNS]
-        # Persisted once: a hunt runs many small queries over the same events.
-        self._events = raw.select(keep).cache()
+        self._raw_events = raw.select(keep)
+        # Persisted once, without the raw record (most of the bytes): a hunt asks many questions
+        # of the same events; the raw record is read from the files only for evidence export.
+        self._events = raw.select([c for c in keep if c != "raw"]).cache()
 
     def events(self) -> Any:
         return self._events
+
+    def raw_events(self) -> Any:
+        """Every event column including ``raw`` (for evidence export)."""
+        return self._raw_events
 
     def ledger(self) -> list[dict[str, Any]]:
         return layout.read_ledger(self.store_dir)

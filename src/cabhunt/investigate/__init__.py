@@ -48,11 +48,12 @@ def _steps() -> list[tuple[str, Callable[[Alert, InvestigationContext], list[Fin
 
 def investigate_one(alert: Alert, ctx: InvestigationContext) -> Alert:
     """Run every step on one alert; a step that fails is recorded, the others still run."""
-    from cabhunt.investigate import actions
-    from cabhunt.investigate.scoring import score_alert
+    return investigate([alert], ctx)[0]
+
+
+def _reset(alert: Alert) -> None:
     from cabhunt.model import Finding
 
-    timings: dict[str, float] = {}
     # Re-investigation starts again from detection's findings, so a finding whose reason went
     # away (an allowlist entry removed, an expected parent now known) does not linger.
     if "seed_findings" not in alert.extra:
@@ -61,15 +62,25 @@ def investigate_one(alert: Alert, ctx: InvestigationContext) -> Alert:
     alert.suppressed_by = None
     for key in ("allowlist_not_applied", "steps", "retracted"):
         alert.extra.pop(key, None)
-    for name, fn in _steps():
-        t0 = time.perf_counter()
-        try:
-            for f in fn(alert, ctx):
-                alert.add(f)
-        except Exception as exc:  # one broken step must not lose the others' evidence
-            alert.extra.setdefault("steps", {})[name] = f"failed: {type(exc).__name__}: {exc}"
-            ctx.problems.add(f"alert {alert.id}", f"investigation step {name} failed: {type(exc).__name__}: {exc}")
-        timings[name] = round((time.perf_counter() - t0) * 1000, 1)
+    alert.extra["timings_ms"] = {}
+
+
+def _step(alert: Alert, ctx: InvestigationContext, name: str,
+          fn: Callable[[Alert, InvestigationContext], list[Finding]]) -> None:
+    t0 = time.perf_counter()
+    try:
+        for f in fn(alert, ctx):
+            alert.add(f)
+    except Exception as exc:  # one broken step must not lose the others' evidence
+        alert.extra.setdefault("steps", {})[name] = f"failed: {type(exc).__name__}: {exc}"
+        ctx.problems.add(f"alert {alert.id}", f"investigation step {name} failed: {type(exc).__name__}: {exc}")
+    alert.extra["timings_ms"][name] = round((time.perf_counter() - t0) * 1000, 1)
+
+
+def _finish(alert: Alert, ctx: InvestigationContext) -> None:
+    from cabhunt.investigate import actions
+    from cabhunt.investigate.scoring import score_alert
+
     _dedupe_related(alert)
     score_alert(alert)
     t0 = time.perf_counter()
@@ -77,9 +88,7 @@ def investigate_one(alert: Alert, ctx: InvestigationContext) -> Alert:
         actions.run(alert, ctx)
     except Exception as exc:
         alert.extra.setdefault("steps", {})["actions"] = f"failed: {type(exc).__name__}: {exc}"
-    timings["actions"] = round((time.perf_counter() - t0) * 1000, 1)
-    alert.extra["timings_ms"] = timings
-    return alert
+    alert.extra["timings_ms"]["actions"] = round((time.perf_counter() - t0) * 1000, 1)
 
 
 def _dedupe_related(alert: Alert) -> None:
@@ -95,5 +104,22 @@ def _dedupe_related(alert: Alert) -> None:
 
 
 def investigate(alerts: list[Alert], ctx: InvestigationContext) -> list[Alert]:
-    """Fill findings, related events, actions, score, verdict and ``why`` of every alert."""
-    return [investigate_one(a, ctx) for a in alerts]
+    """Fill findings, related events, actions, score, verdict and ``why`` of every alert.
+
+    Steps run in order over all alerts (each alert's steps still see only that alert), so that
+    a step's store questions are asked once for the whole batch (:meth:`InvestigationContext.bulk`).
+    A step that fails on one alert is recorded there; the other steps and alerts still run.
+    """
+    alerts = list(alerts)
+    previous, ctx.batch = ctx.batch, alerts
+    try:
+        for a in alerts:
+            _reset(a)
+        for name, fn in _steps():
+            for a in alerts:
+                _step(a, ctx, name, fn)
+        for a in alerts:
+            _finish(a, ctx)
+    finally:
+        ctx.batch = previous
+    return alerts

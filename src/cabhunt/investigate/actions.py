@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.investigate.context import MAKERS, alert_time, host_is, in_window, lower
+from cabhunt.investigate.context import MAKERS, Event, alert_time, host_is, host_matches, in_window, lower
 from cabhunt.investigate.destination import destinations
 from cabhunt.investigate.hostinfo import classify
 from cabhunt.model import Action
@@ -17,6 +17,8 @@ from cabhunt.model import Action
 if TYPE_CHECKING:
     from cabhunt.investigate.context import InvestigationContext
     from cabhunt.model import Alert
+
+WEBDAV_ROWS = 200_000
 
 
 def _ids(alert: Alert) -> set[str]:
@@ -29,14 +31,24 @@ def _evidence(alert: Alert, fid: str) -> list[str]:
 
 def _webdav_elsewhere(alert: Alert, ctx: InvestigationContext) -> bool:
     """Whether the host shows WebClient/WebDAV use outside this alert's correlation window."""
-    t = ctx.table()
     at = alert_time(alert)
     lo, hi = at - ctx.window_before, at + ctx.window_after
     corr = {r.event_uid for r in alert.related if r.event_uid}
-    cl = t.process_command_line.lower()
-    rows = ctx.rows(t.filter(host_is(t.host_name, alert.host)
-                             & ((cl.contains("davclnt.dll")) | t.user_agent.lower().contains("webdav"))), limit=50)
+    rows = ctx.bulk("webdav_use", alert, lambda alerts: _webdav_rows(alerts, ctx)) or []
     return any(r.get("event_uid") not in corr and not in_window(r, lo, hi) for r in rows)
+
+
+def _webdav_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
+    """Per alert host, its first WebDAV client records (davclnt.dll calls, WebDAV user agents)."""
+    hosts = sorted({a.host for a in alerts if a.host})
+    if not hosts:
+        return {}
+    t = ctx.table()
+    cl = t.process_command_line.lower()
+    rows = ctx.rows(t.filter(host_is(t.host_name, *hosts)
+                             & ((cl.contains("davclnt.dll")) | t.user_agent.lower().contains("webdav"))),
+                    columns=("event_uid", "ts", "host_name"), limit=WEBDAV_ROWS)
+    return {id(a): [r for r in rows if host_matches(r.get("host_name"), a.host)][:50] for a in alerts}
 
 
 def plan(alert: Alert, ctx: InvestigationContext) -> list[Action]:

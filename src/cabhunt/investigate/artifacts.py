@@ -16,6 +16,7 @@ from cabhunt.investigate.context import (
     alert_time,
     basename,
     host_is,
+    host_matches,
     in_window,
     iso,
     lower,
@@ -121,15 +122,28 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     return findings
 
 
+def _zone_paths(alert: Alert) -> set[str]:
+    return {lower(s.resolved or s.path) + ":zone.identifier" for s in alert.sources if s.kind == "local"}
+
+
+def _zone_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
+    """EID 15 Zone.Identifier records of every alert's local sources on its host: one query."""
+    wanted = [(a, paths) for a in alerts if a.host and (paths := _zone_paths(a))]
+    if not wanted:
+        return {}
+    t = ctx.table()
+    rows = ctx.rows(t.filter((t.event_code == 15) & host_is(t.host_name, *(a.host for a, _ in wanted))
+                             & t.file_path.lower().isin(sorted(set().union(*(p for _, p in wanted))))), limit=None)
+    return {id(a): [r for r in rows if lower(r.get("file_path")) in paths
+                    and host_matches(r.get("host_name"), a.host)][:5000] for a, paths in wanted}
+
+
 def _zone(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     """EID 15 Zone.Identifier of the job's local sources: ZoneId=3 / HostUrl means Internet-sourced."""
     local = [s for s in alert.sources if s.kind == "local"]
     if not local or not alert.host:
         return []
-    t = ctx.table()
-    paths = sorted({lower(s.resolved or s.path) + ":zone.identifier" for s in local})
-    rows = ctx.rows(t.filter((t.event_code == 15) & host_is(t.host_name, alert.host)
-                             & t.file_path.lower().isin(paths)))
+    rows = ctx.bulk("zone_identifier", alert, lambda alerts: _zone_rows(alerts, ctx)) or []
     out: list[Finding] = []
     for ev in rows:
         text = ev.get("file_contents") or ""

@@ -8,7 +8,7 @@ filtered in Python by every step, instead of one scan per question.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +43,8 @@ WORK_COLUMNS: tuple[str, ...] = (
 )
 
 PROCESS_CODES = (1, 4688)
+WINDOW_LIMIT = 50_000  # events kept per alert window
+WINDOW_CHUNK = 64  # alert windows asked per query
 PROCESS_INDEX_CAP = 1_000_000
 PROCESS_COLUMNS: tuple[str, ...] = (
     "event_uid", "ts", "host_name", "event_code", "process_entity_id", "process_pid", "process_executable",
@@ -81,7 +83,9 @@ class ProcessIndex:
         best = None
         for r in self.by_pid.get(pid, []):
             ts = r.get("ts")
-            if ts is not None and not_before <= ts <= before:
+            # the latest; at the same instant the Sysmon record (it has the GUID to walk on)
+            if ts is not None and not_before <= ts <= before and (
+                    best is None or ts > best["ts"] or r.get("process_entity_id") or not best.get("process_entity_id")):
                 best = r
         return best
 
@@ -174,6 +178,9 @@ class InvestigationContext:
     _maker_runs: list[Event] | None = field(default=None, repr=False)
     _proc_index: dict[str, ProcessIndex] = field(default_factory=dict, repr=False)
     cab_cache: dict[str, Any] = field(default_factory=dict, repr=False)  # artifact path -> analysis
+    batch: list[Alert] = field(default_factory=list, repr=False)  # the alerts investigated together
+    _bulk: dict[str, dict[int, Any]] = field(default_factory=dict, repr=False)
+    _coverage: tuple[datetime | None] | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- lazily loaded inputs
     def allowlist_entries(self) -> Allowlist:
@@ -199,6 +206,37 @@ class InvestigationContext:
             self._artifact_index = ArtifactIndex(self.artifacts, self.problems)
         return self._artifact_index
 
+    # ----------------------------------------------------------------- batched questions
+    def bulk(self, name: str, alert: Alert, compute: Callable[[list[Alert]], dict[int, Any]]) -> Any:
+        """The answer to question ``name`` for ``alert``, asked once for every alert of the batch.
+
+        A step's per-alert query becomes one query for all alerts of the run (``compute`` gets
+        the alerts still unanswered and returns ``{id(alert): answer}``): on a fleet store each
+        query is a scan, and each Ibis compilation costs tens of milliseconds, so a hunt's cost
+        follows the number of questions, not the number of alerts times questions. Because
+        :func:`cabhunt.investigate.investigate` runs the steps in order over all alerts, the
+        batch is asked when every alert has reached the step. An alert outside the batch is
+        answered on its own.
+        """
+        done = self._bulk.setdefault(name, {})
+        key = id(alert)
+        if key not in done:
+            if any(a is alert for a in self.batch):
+                todo = [a for a in self.batch if id(a) not in done]
+            else:
+                todo = [alert]
+            answers = compute(todo)
+            for a in todo:
+                done[id(a)] = answers.get(id(a))
+        return done[key]
+
+    def coverage_start(self) -> datetime | None:
+        """The earliest event time in the store (asked once per run)."""
+        if self._coverage is None:
+            t = self.table()
+            self._coverage = (query.scalar(t.ts.min()),)
+        return self._coverage[0]
+
     # ----------------------------------------------------------------- queries
     def table(self) -> ir.Table:
         return self.store.events()
@@ -206,33 +244,86 @@ class InvestigationContext:
     def rows(self, expr: ir.Table, columns: Sequence[str] = WORK_COLUMNS, limit: int | None = 5000) -> list[Event]:
         """Run an Ibis filter and return plain dicts (ordered by time)."""
         cols = [c for c in columns if c in expr.columns]
-        q = expr.select(*cols).order_by("ts")
+        q = expr.select(*cols).order_by(["ts", "event_uid"] if "event_uid" in cols else ["ts"])
         if limit is not None:
             q = q.limit(limit)
         return query.rows(q)
 
-    def host_events(self, host: str | None, at: datetime) -> list[Event]:
-        """All events of ``host`` from shortly before the alert to the end of the follow-on window."""
-        if not host:
-            return []
+    def host_window(self, at: datetime) -> tuple[datetime, datetime]:
+        """The span :meth:`host_events` covers around an alert at ``at``."""
         lo = at - max(self.window_before, self.burst_window)
         hi = at + max(self.window_after, self.followon_window, self.burst_window)
+        return lo, hi
+
+    def host_events(self, host: str | None, at: datetime) -> list[Event]:
+        """All events of ``host`` from shortly before the alert to the end of the follow-on window.
+
+        The first miss fetches the windows of every alert of the batch in one query.
+        """
+        if not host:
+            return []
         key = (lower(host), at)
         if key not in self._host_cache:
-            t = self.table()
-            expr = t.filter(host_is(t.host_name, host) & (t.ts >= lo) & (t.ts <= hi))
-            self._host_cache[key] = self.rows(expr, limit=50000)
+            wanted = {key: host}
+            for a in self.batch:
+                if a.host:
+                    wanted.setdefault((lower(a.host), alert_time(a)), a.host)
+            self._fetch_windows({k: h for k, h in wanted.items() if k not in self._host_cache})
         return self._host_cache[key]
+
+    def _fetch_windows(self, wanted: dict[tuple[str, datetime], str]) -> None:
+        keys = sorted(wanted, key=lambda k: (k[0], k[1]))
+        for i in range(0, len(keys), WINDOW_CHUNK):
+            chunk = keys[i : i + WINDOW_CHUNK]
+            spans: dict[str, list[tuple[datetime, datetime]]] = {}
+            for k in chunk:
+                spans.setdefault(k[0], []).append(self.host_window(k[1]))
+            t = self.table()
+            cond = None
+            for host, intervals in spans.items():
+                term = host_is(t.host_name, host) & in_spans(t.ts, intervals)
+                cond = term if cond is None else cond | term
+            rows = self.rows(t.filter(cond), limit=WINDOW_LIMIT * len(chunk))
+            by_host: dict[str, list[Event]] = {}
+            for r in rows:
+                by_host.setdefault(lower(r.get("host_name")), []).append(r)
+            for k in chunk:
+                lo, hi = self.host_window(k[1])
+                self._host_cache[k] = events_between(
+                    [evs for name, evs in by_host.items() if host_matches(name, wanted[k])], lo, hi)[:WINDOW_LIMIT]
 
     def events_by_uid(self, uids: Iterable[str], with_raw: bool = False) -> list[Event]:
         wanted = sorted({u for u in uids if u})
         if not wanted:
             return []
-        t = self.table()
+        raw_table = getattr(self.store, "raw_events", None) if with_raw else None
+        t = raw_table() if raw_table is not None else self.table()
         cols = (*WORK_COLUMNS, "src_file", "src_format", "src_record_id", "raw") if with_raw else WORK_COLUMNS
         out: list[Event] = []
         for i in range(0, len(wanted), 500):
             out.extend(self.rows(t.filter(t.event_uid.isin(wanted[i : i + 500])), cols, limit=None))
+        return out
+
+    def own_events(self, alert: Alert) -> list[Event]:
+        """The alert's own events (``alert.event_uids``), fetched for the whole batch at once."""
+
+        def compute(alerts: list[Alert]) -> dict[int, Any]:
+            by_uid = {e["event_uid"]: e for e in self.events_by_uid(u for a in alerts for u in a.event_uids)}
+            return {id(a): sorted((by_uid[u] for u in dict.fromkeys(a.event_uids) if u in by_uid),
+                                  key=lambda e: (e.get("ts") is None, e.get("ts") or datetime.min)) for a in alerts}
+
+        return list(self.bulk("own_events", alert, compute))
+
+    def creations_by_guid(self, guids: Iterable[str], codes: Sequence[int] = PROCESS_CODES) -> dict[str, Event]:
+        """The earliest process-creation record of each process GUID (one query per 500 GUIDs)."""
+        wanted = sorted({g for g in guids if g})
+        out: dict[str, Event] = {}
+        t = self.table()
+        for i in range(0, len(wanted), 500):
+            rows = self.rows(t.filter(t.process_entity_id.isin(wanted[i : i + 500]) & t.event_code.isin(list(codes))),
+                             limit=None)
+            for r in rows:
+                out.setdefault(str(r["process_entity_id"]), r)
         return out
 
     def fleet_hosts(self) -> list[str]:
@@ -253,10 +344,26 @@ class InvestigationContext:
             return None
         key = short_host(host)
         if key not in self._proc_index:
-            t = self.table()
-            rows = self.rows(t.filter(host_is(t.host_name, host) & t.event_code.isin(list(PROCESS_CODES))),
-                             PROCESS_COLUMNS, limit=PROCESS_INDEX_CAP)
-            self._proc_index[key] = ProcessIndex(rows, complete=len(rows) < PROCESS_INDEX_CAP)
+            wanted = {key: host}
+            for a in self.batch:
+                if a.host:
+                    wanted.setdefault(short_host(a.host), a.host)
+            todo = sorted(k for k in wanted if k not in self._proc_index)
+            for i in range(0, len(todo), WINDOW_CHUNK):
+                chunk = todo[i : i + WINDOW_CHUNK]
+                t = self.table()
+                rows = self.rows(t.filter(host_is(t.host_name, *(wanted[k] for k in chunk))
+                                          & t.event_code.isin(list(PROCESS_CODES))),
+                                 PROCESS_COLUMNS, limit=PROCESS_INDEX_CAP * len(chunk))
+                by_host: dict[str, list[Event]] = {}
+                for r in rows:
+                    by_host.setdefault(lower(r.get("host_name")), []).append(r)
+                for k in chunk:
+                    groups = [evs for name, evs in by_host.items() if host_matches(name, wanted[k])]
+                    mine = groups[0] if len(groups) == 1 else sorted(
+                        (e for g in groups for e in g), key=lambda e: (e.get("ts") is None, e.get("ts") or datetime.min))
+                    mine = mine[:PROCESS_INDEX_CAP]
+                    self._proc_index[k] = ProcessIndex(mine, complete=len(mine) < PROCESS_INDEX_CAP)
         return self._proc_index[key]
 
     def maker_runs(self) -> list[Event]:
@@ -278,15 +385,63 @@ class InvestigationContext:
         return len(self.fleet_hosts())
 
 
+def _host_names(hosts: Iterable[str | None]) -> list[str]:
+    return sorted({short_host(h) for h in hosts if h} | {lower(h) for h in hosts if h})
+
+
 def host_is(col: Any, *hosts: str | None) -> Any:
     """Ibis predicate: the host column names one of ``hosts`` (FQDN or NetBIOS, any case)."""
-    names = sorted({short_host(h) for h in hosts if h} | {lower(h) for h in hosts if h})
+    names = _host_names(hosts)
     col = col.lower()
     cond = col.isin(names)
     for n in names:
         if "." not in n and ":" not in n:
             cond = cond | col.startswith(n + ".")
     return cond
+
+
+def in_spans(col: Any, spans: Iterable[tuple[datetime, datetime]]) -> Any:
+    """Ibis predicate: ``col`` lies in one of the (merged) spans; None when there are none."""
+    cond = None
+    for lo, hi in merge_intervals(spans):
+        part = (col >= lo) & (col <= hi)
+        cond = part if cond is None else cond | part
+    return cond
+
+
+def host_matches(value: object, *hosts: str | None) -> bool:
+    """:func:`host_is` in Python, for rows fetched for several hosts at once."""
+    v = lower(value)
+    if not v:
+        return False
+    names = _host_names(hosts)
+    return v in names or any(v.startswith(n + ".") for n in names if "." not in n and ":" not in n)
+
+
+def merge_intervals(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Overlapping or touching time spans joined (fewer, simpler predicates)."""
+    out: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def events_between(groups: Sequence[list[Event]], lo: datetime, hi: datetime) -> list[Event]:
+    """The events of time-ordered lists whose ``ts`` lies in [lo, hi], merged in time order."""
+    import bisect
+    import heapq
+
+    def cut(evs: list[Event]) -> list[Event]:
+        times = [e.get("ts") or datetime.min for e in evs]
+        return evs[bisect.bisect_left(times, lo) : bisect.bisect_right(times, hi)]
+
+    parts = [cut(g) for g in groups]
+    if len(parts) == 1:
+        return parts[0]
+    return list(heapq.merge(*parts, key=lambda e: e.get("ts") or datetime.min))
 
 
 def in_window(ev: Event, lo: datetime, hi: datetime) -> bool:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cabhunt.investigate.context import (
@@ -21,7 +21,10 @@ from cabhunt.investigate.context import (
     alert_time,
     as_int,
     basename,
+    events_between,
     host_is,
+    host_matches,
+    in_spans,
     in_window,
     iso,
     lower,
@@ -84,6 +87,86 @@ def _summary_conn(ev: Event) -> str:
             f" -> {dest}:{ev.get('destination_port')}")
 
 
+def _targets(dests: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """(host names, IP literals) the job's sources and connection name."""
+    names = {lower(d["host"]) for d in dests if d.get("host") and not is_ip(str(d["host"]))}
+    ips = {str(d["host"]).strip("[]") for d in dests if d.get("host") and is_ip(str(d["host"]))}
+    ips |= {ip for d in dests if (ip := _ipv6_literal(str(d.get("host") or "")))}
+    return names, {x for x in (norm_ip(i) for i in ips) if x}
+
+
+def _window(alert: Alert, ctx: InvestigationContext) -> tuple[datetime, datetime]:
+    at = alert_time(alert)
+    return at - ctx.window_before, at + ctx.window_after
+
+
+def _net_use_span(alert: Alert, ctx: InvestigationContext) -> tuple[datetime, datetime]:
+    return alert_time(alert) - NET_USE_LOOKBACK, _window(alert, ctx)[1]
+
+
+def _server_hosts(alert: Alert) -> list[str]:
+    names, ips = _targets(destinations(alert))
+    return sorted({h for n in names for h in (n, short_host(n))} | ips)
+
+
+def _net_use_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
+    """``net use`` runs and mapped-drive registry writes on each alert's host in the day before."""
+    alerts = [a for a in alerts if destinations(a)]
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    for a in alerts:
+        if a.host:
+            spans.setdefault(a.host, []).append(_net_use_span(a, ctx))
+    if not spans:
+        return {}
+    t = ctx.table()
+    where = None
+    for host, s in spans.items():
+        term = host_is(t.host_name, host) & in_spans(t.ts, s)
+        where = term if where is None else where | term
+    rows = ctx.rows(t.filter(where & t.event_code.isin([*PROCESS_CODES, 13])
+                             & (t.process_name.lower().isin(["net.exe", "net1.exe"])
+                                | t.registry_path.lower().contains("\\network\\"))), limit=None)
+    out: dict[int, list[Event]] = {}
+    for a in alerts:
+        lo, hi = _net_use_span(a, ctx)
+        out[id(a)] = [r for r in rows if host_matches(r.get("host_name"), a.host) and in_window(r, lo, hi)][:5000]
+    return out
+
+
+def _server_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
+    """Logons and share access on the source servers around each alert (their own Security log)."""
+    wanted = [(a, hosts) for a in alerts if (hosts := _server_hosts(a))]
+    if not wanted:
+        return {}
+    t = ctx.table()
+    where = None
+    for a, hosts in wanted:
+        lo, hi = _window(a, ctx)
+        term = host_is(t.host_name, *hosts) & (t.ts >= lo) & (t.ts <= hi)
+        where = term if where is None else where | term
+    rows = ctx.rows(t.filter(where & t.event_code.isin([4624, 5140, 5145])), limit=None)
+    out: dict[int, list[Event]] = {}
+    for a, hosts in wanted:
+        lo, hi = _window(a, ctx)
+        out[id(a)] = [r for r in rows if in_window(r, lo, hi) and host_matches(r.get("host_name"), *hosts)][:5000]
+    return out
+
+
+def _sensor_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
+    """Zeek and proxy records in each alert's window (sensors log for every host at once)."""
+    alerts = [a for a in alerts if destinations(a)]
+    if not alerts:
+        return {}
+    t = ctx.table()
+    rows = ctx.rows(t.filter(t.event_provider.isin(["zeek", "proxy"])
+                             & in_spans(t.ts, [_window(a, ctx) for a in alerts])), limit=None)
+    out: dict[int, list[Event]] = {}
+    for a in alerts:
+        lo, hi = _window(a, ctx)
+        out[id(a)] = events_between([rows], lo, hi)[:5000]
+    return out
+
+
 class _Corroborator:
     def __init__(self, alert: Alert, ctx: InvestigationContext) -> None:
         self.alert, self.ctx = alert, ctx
@@ -93,10 +176,7 @@ class _Corroborator:
         self.related: list[Related] = []
         self._uids: set[str] = set()
         self.dests = destinations(alert)
-        self.names = {lower(d["host"]) for d in self.dests if d.get("host") and not is_ip(str(d["host"]))}
-        self.literal_ips = {str(d["host"]).strip("[]") for d in self.dests if d.get("host") and is_ip(str(d["host"]))}
-        self.literal_ips |= {ip for d in self.dests if (ip := _ipv6_literal(str(d.get("host") or "")))}
-        self.literal_ips = {x for x in (norm_ip(i) for i in self.literal_ips) if x}
+        self.names, self.literal_ips = _targets(self.dests)
         # the network rule's own destination address is a target, but a raw IP only when no name was logged
         self.target_ips = self.literal_ips | {x for x in (norm_ip(d.get("ip")) for d in self.dests) if x}
         self.client_ips: set[str] = set()
@@ -190,12 +270,7 @@ class _Corroborator:
             self.add("net.nonstandard_port", f"connection on non-standard port {port}", [uid, f"{ip}:{port}"])
 
     def net_use(self) -> None:
-        lo = self.at - NET_USE_LOOKBACK
-        t = self.ctx.table()
-        rows = self.ctx.rows(t.filter(
-            host_is(t.host_name, self.alert.host) & t.event_code.isin([*PROCESS_CODES, 13])
-            & (t.ts >= lo) & (t.ts <= self.hi)
-            & (t.process_name.lower().isin(["net.exe", "net1.exe"]) | t.registry_path.lower().contains("\\network\\"))))
+        rows = self.ctx.bulk("net_use", self.alert, lambda alerts: _net_use_rows(alerts, self.ctx)) or []
         for ev in rows:
             if ev.get("event_code") == 13:
                 text = f"{ev.get('registry_path')} = {ev.get('registry_value')}"
@@ -225,12 +300,9 @@ class _Corroborator:
 
     # ------------------------------------------------------------------ other side
     def server_side(self) -> None:
-        hosts = sorted({h for n in self.names for h in (n, short_host(n))} | self.literal_ips)
-        if not hosts:
+        rows = self.ctx.bulk("server_side", self.alert, lambda alerts: _server_rows(alerts, self.ctx))
+        if rows is None:
             return
-        t = self.ctx.table()
-        rows = self.ctx.rows(t.filter(host_is(t.host_name, *hosts) & t.event_code.isin([4624, 5140, 5145])
-                                      & (t.ts >= self.lo) & (t.ts <= self.hi)))
         shares = {s: rest for d in self.dests if (x := _share_of(d.get("path"))) for s, rest in [x]}
         for ev in rows:
             src = norm_ip(ev.get("source_ip"))
@@ -251,8 +323,7 @@ class _Corroborator:
                              [ev.get("event_uid") or "", f"{ev.get('host_name')}: {ev.get('share_name')}\\{target}"])
 
     def sensors(self) -> None:
-        t = self.ctx.table()
-        rows = self.ctx.rows(t.filter(t.event_provider.isin(["zeek", "proxy"]) & (t.ts >= self.lo) & (t.ts <= self.hi)))
+        rows = self.ctx.bulk("sensors", self.alert, lambda alerts: _sensor_rows(alerts, self.ctx)) or []
         for ev in rows:
             src = norm_ip(ev.get("source_ip"))
             if self.client_ips and src not in self.client_ips and not same_host(ev.get("host_name"), self.alert.host):

@@ -7,6 +7,7 @@ process -> destination pair is a prevention signal in both playbooks).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from cabhunt import query
@@ -24,16 +25,68 @@ if TYPE_CHECKING:
 STEP = "fleet"
 MIN_FLEET = 3
 SENSORS = ("zeek", "proxy")  # their host_name is the sensor, not an endpoint
+HOST_LIMIT = 200  # other hosts listed per pivot
 
 
-def _hosts(ctx: InvestigationContext, expr: ir.Table, me: str) -> list[str]:
-    expr = expr.filter(expr.event_provider.isnull() | ~expr.event_provider.isin(list(SENSORS)))
-    q = expr.select(h=expr.host_name.lower()).distinct().limit(200)
-    return sorted(h for h in (r["h"] for r in query.rows(q)) if h and short_host(h) != short_host(me))
+def _others(hosts: Iterable[str], me: str) -> list[str]:
+    return sorted(h for h in set(hosts) if h and short_host(h) != short_host(me))[:HOST_LIMIT]
+
+
+def _cabinet_hashes(alert: Alert) -> list[str]:
+    return sorted({c["sha256"] for c in alert.extra.get("cabinet_files", []) if c.get("sha256")})
+
+
+def _dest_keys(alert: Alert) -> list[tuple[str, list[str]]]:
+    """(host, IPs it stands for) of each destination: its name or literal, resolved or logged IPs."""
+    resolved = (alert.extra.get("corroboration") or {}).get("resolved") or {}
+    out = []
+    for d in destinations(alert):
+        host = lower(d["host"]).strip("[]")
+        ip = lower(d.get("ip"))
+        ips = sorted({*(resolved.get(host) or []), *([ip] if ip else []), *([host] if is_ip(host) else [])})
+        out.append((host, ips))
+    return out
+
+
+def _hash_holders(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, dict[str, set[str]]]:
+    """Which endpoints logged a file with each cabinet hash of the batch: one query."""
+    hashes = sorted({h.lower() for a in alerts for h in _cabinet_hashes(a)})
+    holders: dict[str, set[str]] = {}
+    if hashes:
+        t = _endpoints(ctx.table())
+        f = t.filter(t.file_hash_sha256.lower().isin(hashes))
+        q = f.select(h=f.host_name.lower(), sha=f.file_hash_sha256.lower()).distinct()
+        for r in query.rows(q):
+            holders.setdefault(r["sha"], set()).add(r["h"])
+    return {id(a): holders for a in alerts}
+
+
+def _contacts(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[dict[str, Any]]]:
+    """Distinct (endpoint, name, IP, maker connection?) records that touch any batch destination."""
+    names = sorted({host for a in alerts for host, _ in _dest_keys(a) if host})
+    ips = sorted({ip for a in alerts for _, x in _dest_keys(a) for ip in x})
+    if not names and not ips:
+        return {}
+    t = _endpoints(ctx.table())
+    cond = (t.destination_domain.lower().isin(names) | t.dns_question_name.lower().isin(names)
+            | t.tls_server_name.lower().isin(names))
+    if ips:
+        cond = cond | t.destination_ip.isin(ips)
+    makers = sorted(MAKERS)
+    f = t.filter(cond)
+    q = f.select(h=f.host_name.lower(), dd=f.destination_domain.lower(), dq=f.dns_question_name.lower(),
+                 tls=f.tls_server_name.lower(), ip=f.destination_ip,
+                 maker=(f.event_code == 3) & (f.process_name.lower().isin(makers)
+                                               | f.process_pe_original_file_name.lower().isin(makers))).distinct()
+    rows = query.rows(q)
+    return {id(a): rows for a in alerts}
+
+
+def _endpoints(t: ir.Table) -> ir.Table:
+    return t.filter(t.event_provider.isnull() | ~t.event_provider.isin(list(SENSORS)))
 
 
 def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
-    t = ctx.table()
     me = lower(alert.host)
     findings: list[Finding] = []
     pivots: dict[str, Any] = {}
@@ -42,9 +95,10 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     def maker_hosts(needle: str) -> list[str]:
         return sorted({lower(r.get("host_name")) for r in runs
                        if needle in lower(r.get("process_command_line")) and not same_host(r.get("host_name"), me)})
-    hashes = sorted({c["sha256"] for c in alert.extra.get("cabinet_files", []) if c.get("sha256")})
+    hashes = _cabinet_hashes(alert)
     if hashes:
-        others = _hosts(ctx, t.filter(t.file_hash_sha256.lower().isin(hashes)), me)
+        holders = ctx.bulk("cabinet_hash_hosts", alert, lambda alerts: _hash_holders(alerts, ctx)) or {}
+        others = _others((h for sha in hashes for h in holders.get(sha.lower(), ())), me)
         pivots["cabinet_hash"] = {"values": hashes, "other_hosts": others}
     for ddf in alert.directive_files:
         name = lower(basename(ddf))
@@ -67,25 +121,15 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     # destination: who else talks to it at all
     fleet_size = ctx.fleet_host_count()
     rare: list[str] = []
-    resolved = (alert.extra.get("corroboration") or {}).get("resolved") or {}
-    for d in dests:
-        host = lower(d["host"]).strip("[]")
-        ip = lower(d.get("ip"))
-        ips = sorted({*(resolved.get(host) or []), *([ip] if ip else [])})
-        cond = (t.destination_domain.lower() == host) | (t.dns_question_name.lower() == host) | \
-               (t.tls_server_name.lower() == host)
-        if is_ip(host):
-            cond = cond | (t.destination_ip == host)
-        if ips:
-            cond = cond | t.destination_ip.isin(ips)
-        talkers = sorted(set(_hosts(ctx, t.filter(cond), me)) | set(maker_hosts("\\\\" + host)))
+    contacts = ctx.bulk("destination_contacts", alert, lambda alerts: _contacts(alerts, ctx)) or []
+    for d, (host, ips) in zip(dests, _dest_keys(alert), strict=True):
+        touching = [r for r in contacts if host in (r["dd"], r["dq"], r["tls"]) or (r["ip"] in ips)]
+        talkers = sorted(set(_others((r["h"] for r in touching), me)) | set(maker_hosts("\\\\" + host)))
         scope = classify(host, ctx.net).scope
         pivots[f"destination:{host}"] = {"values": [host], "other_hosts": talkers, "scope": scope}
         if talkers:
             # the same activity elsewhere = a cabinet maker connecting there, not any browser
-            names = sorted(MAKERS)
-            makers = _hosts(ctx, t.filter(cond & (t.event_code == 3) & (
-                t.process_name.lower().isin(names) | t.process_pe_original_file_name.lower().isin(names))), me)
+            makers = _others((r["h"] for r in touching if r["maker"]), me)
             if makers:
                 spread[f"maker_connection:{host}"] = {"values": [host], "other_hosts": makers, "scope": scope}
         internal = (d.get("scope") if d.get("scope") not in (None, "unknown") else scope) in ("internal", "loopback")

@@ -20,6 +20,7 @@ from cabhunt.investigate.context import (
     as_int,
     basename,
     host_is,
+    host_matches,
     iso,
     lower,
 )
@@ -134,25 +135,50 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
 
 def _signer(alert: Alert, ctx: InvestigationContext, exe: str) -> dict[str, Any] | None:
     """Sysmon EID 7 of the image itself, loaded into its own process (Signed / Signature)."""
-    eid = alert.process.get("entity_id") or alert.extra.get("linked_entity_id")
-    t = ctx.table()
-    cond = (t.event_code == 7) & (t.dll_path.lower() == lower(exe))
-    cond = cond & (t.process_entity_id == eid) if eid else cond & host_is(t.host_name, alert.host)
-    rows = ctx.rows(t.filter(cond), limit=1)
-    if not rows:
+    r = ctx.bulk("image_load", alert, lambda alerts: _image_loads(alerts, ctx))
+    if r is None:
         return None
-    r = rows[0]
     return {"signed": r.get("dll_signed"), "signature": r.get("dll_signature"),
             "status": r.get("dll_signature_status"), "event_uid": r.get("event_uid")}
 
 
-def _hash_prevalence(ctx: InvestigationContext, sha: str) -> dict[str, Any]:
+def _image_loads(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, Event | None]:
+    """Per alert, the first EID 7 of its own image (in its process, else on its host): one query."""
+    exes = sorted({lower(a.process.get("executable")) for a in alerts if a.process.get("executable")})
+    if not exes:
+        return {}
     t = ctx.table()
-    f = t.filter((t.process_hash_sha256.lower() == sha.lower()) & t.event_code.isin(list(PROCESS_CODES)))
-    agg = query.rows(f.aggregate(hosts=f.host_name.lower().nunique(), runs=f.count()))
-    row = agg[0] if agg else {"hosts": 0, "runs": 0}
-    return {"sha256": sha.lower(), "hosts": int(row["hosts"] or 0), "runs": int(row["runs"] or 0),
-            "fleet_hosts": ctx.fleet_host_count()}
+    rows = ctx.rows(t.filter((t.event_code == 7) & t.dll_path.lower().isin(exes)), limit=None)
+    out: dict[int, Event | None] = {}
+    for a in alerts:
+        exe = lower(a.process.get("executable"))
+        eid = a.process.get("entity_id") or a.extra.get("linked_entity_id")
+        out[id(a)] = next((r for r in rows if lower(r.get("dll_path")) == exe and (
+            r.get("process_entity_id") == eid if eid else host_matches(r.get("host_name"), a.host))), None)
+    return out
+
+
+def _hash_prevalence(alert: Alert, ctx: InvestigationContext, sha: str) -> dict[str, Any]:
+    counts = ctx.bulk("hash_prevalence", alert, lambda alerts: _prevalence(alerts, ctx))
+    hosts, runs = (counts or {}).get(sha.lower(), (0, 0))
+    return {"sha256": sha.lower(), "hosts": hosts, "runs": runs, "fleet_hosts": ctx.fleet_host_count()}
+
+
+def _alert_sha(alert: Alert) -> str | None:
+    return (alert.process.get("hash") or {}).get("sha256") or _sha_from_hashes(alert.process.get("hashes"))
+
+
+def _prevalence(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, dict[str, tuple[int, int]]]:
+    """Hosts and runs of every alert image's SHA-256 across the store, one grouped query."""
+    shas = sorted({s.lower() for a in alerts if (s := _alert_sha(a))})
+    counts: dict[str, tuple[int, int]] = {}
+    if shas:
+        t = ctx.table()
+        f = t.filter(t.process_hash_sha256.lower().isin(shas) & t.event_code.isin(list(PROCESS_CODES)))
+        g = f.mutate(sha=f.process_hash_sha256.lower())
+        for row in query.rows(g.group_by("sha").aggregate(hosts=g.host_name.lower().nunique(), runs=g.count())):
+            counts[row["sha"]] = (int(row["hosts"] or 0), int(row["runs"] or 0))
+    return {id(a): counts for a in alerts}
 
 
 def _sha_from_hashes(hashes: str | None) -> str | None:
@@ -180,9 +206,9 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
         if signer is not None and (signer.get("signed") is False or "microsoft" not in lower(signer.get("signature"))):
             for f in findings:
                 f.evidence.append(f"signer: signed={signer.get('signed')} {signer.get('signature') or ''}".strip())
-    sha = (alert.process.get("hash") or {}).get("sha256") or _sha_from_hashes(alert.process.get("hashes"))
+    sha = _alert_sha(alert)
     if sha:
-        info["hash_prevalence"] = _hash_prevalence(ctx, sha)
+        info["hash_prevalence"] = _hash_prevalence(alert, ctx, sha)
     chain = ancestors(alert, ctx)
     info["chain"] = chain
     expected = next((c for c in chain if c.get("name") in EXPECTED_PARENTS), None)

@@ -70,9 +70,9 @@ def find_creation(alert: Alert, ctx: InvestigationContext) -> Event | None:
     eid = alert.process.get("entity_id")
     codes = list(PROCESS_CODES)
     if eid:
-        rows = ctx.rows(t.filter((t.process_entity_id == eid) & t.event_code.isin(codes)), limit=5)
-        if rows:
-            return rows[0]
+        by_guid = ctx.bulk("creation_by_guid", alert, lambda alerts: _creations(alerts, ctx))
+        if by_guid is not None:
+            return by_guid
     pid = as_int(alert.process.get("pid"))
     if pid is None or not alert.host:
         return None
@@ -85,9 +85,15 @@ def find_creation(alert: Alert, ctx: InvestigationContext) -> Event | None:
     return rows[-1] if rows else None
 
 
+def _creations(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, Event | None]:
+    """The creation record of every alert's process GUID, one query for the batch."""
+    found = ctx.creations_by_guid(str(a.process.get("entity_id") or "") for a in alerts)
+    return {id(a): found.get(str(a.process.get("entity_id") or "")) for a in alerts}
+
+
 def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     """Export the records; complete ``alert.process`` from the process creation when missing."""
-    own = ctx.events_by_uid(alert.event_uids)
+    own = ctx.own_events(alert)
     creation = next((e for e in own if e.get("event_code") in PROCESS_CODES), None) or find_creation(alert, ctx)
     records = [preserved_record(e) for e in own]
     if creation is not None and creation.get("event_uid") not in {r["event_uid"] for r in records}:

@@ -97,6 +97,10 @@ class Store:
             self._events_table = self.con.table("events")
         return self._events_table
 
+    def raw_events(self) -> ibis.Table:
+        """The events with their raw records (here the same table as :meth:`events`)."""
+        return self.events()
+
     def ledger(self) -> list[dict[str, Any]]:
         """One row per source file, in ingest order; JSON columns decoded."""
         cols = list(LEDGER_COLUMNS)

@@ -1,0 +1,113 @@
+"""Batched investigation: the same results as one alert at a time, with a bounded number of queries."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cabhunt.errors import Problems
+from cabhunt.investigate.context import events_between, host_matches, merge_intervals, short_host
+
+
+def _stable(alert: Any) -> dict[str, Any]:
+    doc = alert.to_dict()
+    doc["cabhunt"].get("extra", {}).pop("timings_ms", None)
+    return json.loads(json.dumps(doc, sort_keys=True, default=str))
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any, list[Any]]:
+    from cabhunt.detect import detect
+    from cabhunt.ingest import ingest_paths
+    from cabhunt.simulate import simulate
+    from cabhunt.store import Store
+    from cabhunt.windows import NetworkConfig
+
+    out = tmp_path_factory.mktemp("batch")
+    simulate(out, hosts=6, events=3000, seed=5)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    store = Store.open(None)
+    ingest_paths(store, [out / "logs", out / "network"], Problems())
+    net = NetworkConfig.from_mapping({"internal_cidrs": manifest["network"]["internal_cidrs"]})
+    alerts = detect(store, net=net)
+    assert len(alerts) >= 10
+    return store, out, net, alerts
+
+
+def _ctx(fleet: tuple[Any, Path, Any, list[Any]]) -> Any:
+    from cabhunt.investigate import InvestigationContext
+
+    store, out, net, _ = fleet
+    return InvestigationContext(store=store, artifacts=out / "artifacts", allowlist=out / "allowlist.yaml", net=net)
+
+
+def test_batch_equals_one_at_a_time(fleet: tuple[Any, Path, Any, list[Any]]) -> None:
+    from cabhunt.investigate import investigate
+    from cabhunt.model import Alert
+
+    alerts = fleet[3]
+    together = investigate([Alert.from_dict(a.to_dict()) for a in alerts], _ctx(fleet))
+    alone = [investigate([Alert.from_dict(a.to_dict())], _ctx(fleet))[0] for a in alerts]
+    assert [_stable(a) for a in together] == [_stable(a) for a in alone]
+
+
+def test_queries_do_not_grow_with_alerts(fleet: tuple[Any, Path, Any, list[Any]]) -> None:
+    from cabhunt import query
+    from cabhunt.investigate import investigate
+    from cabhunt.model import Alert
+
+    alerts = fleet[3]
+    with query.recording() as once:
+        investigate([Alert.from_dict(a.to_dict()) for a in alerts], _ctx(fleet))
+    with query.recording() as thrice:
+        investigate([Alert.from_dict(a.to_dict()) for a in alerts * 3], _ctx(fleet))
+    # one question per step for the whole batch, however many alerts it holds
+    assert len(thrice) == len(once)
+    assert len(once) < len(alerts), (len(once), len(alerts))
+
+
+T0 = datetime(2026, 3, 2, 10, 0, 0)
+spans = st.lists(st.tuples(st.integers(0, 500), st.integers(0, 100)), max_size=12).map(
+    lambda xs: [(T0 + timedelta(seconds=a), T0 + timedelta(seconds=a + d)) for a, d in xs])
+
+
+@given(spans, st.integers(0, 700))
+def test_merged_intervals_cover_the_same_instants(items: list[tuple[datetime, datetime]], sec: int) -> None:
+    at = T0 + timedelta(seconds=sec)
+    merged = merge_intervals(items)
+    assert any(lo <= at <= hi for lo, hi in items) == any(lo <= at <= hi for lo, hi in merged)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(merged))
+
+
+@given(st.lists(st.lists(st.integers(0, 50), max_size=20), max_size=4), st.integers(0, 50), st.integers(0, 50))
+def test_events_between_is_a_time_ordered_filter(groups: list[list[int]], a: int, b: int) -> None:
+    lo, hi = T0 + timedelta(seconds=min(a, b)), T0 + timedelta(seconds=max(a, b))
+    evs = [[{"ts": T0 + timedelta(seconds=s)} for s in sorted(g)] for g in groups]
+    got = [e["ts"] for e in events_between(evs, lo, hi)] if evs else []
+    assert got == sorted(e["ts"] for g in evs for e in g if lo <= e["ts"] <= hi)
+
+
+labels = st.text(alphabet="abcxyz019-", min_size=1, max_size=6)
+names = st.lists(labels, min_size=1, max_size=3).map(".".join)
+
+
+@given(names, names)
+def test_host_matches_agrees_with_the_sql_predicate(value: str, host: str) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    import ibis
+
+    from cabhunt.investigate.context import host_is
+
+    t = ibis.table({"host_name": "string"}, name="t")
+    sql = ibis.to_sql(t.filter(host_is(t.host_name, host)), dialect="duckdb")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (host_name VARCHAR)")
+    con.execute("INSERT INTO t VALUES (?)", [value])
+    assert bool(con.execute(str(sql)).fetchall()) == host_matches(value, host), (value, host, short_host(host))
