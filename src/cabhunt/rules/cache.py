@@ -103,11 +103,11 @@ def compiled_rules() -> dict[str, CompiledRule]:
     return rules
 
 
-def cache_key() -> str:
+def cache_key(files: list[Path] | None = None) -> str:
     """Digest of every input of the compiled form (cheap: a few small files and stat calls)."""
     h = hashlib.sha256(f"cabhunt-rules-{FORMAT}\0".encode())
-    for path in rule_files():
-        h.update(path.relative_to(RULES_DIR).as_posix().encode() + b"\0")
+    for path in files if files is not None else rule_files():
+        h.update(path.name.encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
     h.update((PIPELINE_DIR / f"{PIPELINE}.yml").read_bytes() + b"\0")
     here = Path(__file__).resolve().parent
