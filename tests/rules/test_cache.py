@@ -92,8 +92,17 @@ def test_key_follows_rule_content(tmp_path: Path) -> None:
     assert cache.cache_key([rule]) != before
 
 
-def test_stale_files_of_other_keys_are_removed(cache_dir: Path) -> None:
+def test_old_files_of_other_keys_are_removed_recent_ones_kept(cache_dir: Path) -> None:
+    import os
+    import time
+
     cache_dir.mkdir(parents=True)
-    (cache_dir / "rules-0000.json").write_text("{}", encoding="utf-8")
+    old = cache_dir / "rules-0000.json"
+    recent = cache_dir / "rules-1111.json"
+    for p in (old, recent):
+        p.write_text("{}", encoding="utf-8")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
     cache.compiled_rules()
-    assert [p.name for p in cache_dir.glob("rules-*.json")] == [cache._path(cache.cache_key()).name]
+    names = sorted(p.name for p in cache_dir.glob("rules-*.json"))
+    assert names == sorted([recent.name, cache._path(cache.cache_key()).name])

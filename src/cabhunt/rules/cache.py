@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 FORMAT = 2
+STALE_AFTER_S = 86400.0
 PIPELINE = "cabhunt"
 _SOURCES = ("compiler.py", "ir.py", "cache.py", "loader.py")
 
@@ -190,7 +192,7 @@ def _read(key: str) -> dict[str, CompiledRule] | None:
 
 
 def _write(key: str, rules: dict[str, CompiledRule]) -> None:
-    """Atomically (a reader never sees half a file); stale files of older keys are removed."""
+    """Atomically (a reader never sees half a file); files of other keys unused for a day go."""
     target = _path(key)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -203,9 +205,11 @@ def _write(key: str, rules: dict[str, CompiledRule]) -> None:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        now = time.time()
         for old in target.parent.glob("rules-*.json"):
-            if old != target:
-                with contextlib.suppress(OSError):
+            # Another install (or checkout) may use its own key right now: only old files go.
+            with contextlib.suppress(OSError):
+                if old != target and now - old.stat().st_mtime > STALE_AFTER_S:
                     old.unlink()
     except OSError:
         return
