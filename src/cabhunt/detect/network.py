@@ -86,7 +86,7 @@ def maker_connections(events: ir.Table, since: datetime | None, until: datetime 
     makers = events.filter(cab_maker_predicate(events)).process_entity_id
     t = time_filter(events, since, until)
     conns = t.filter((t.event_code == 3) & t.process_entity_id.notnull() & t.process_entity_id.isin(makers))
-    rows = query.rows(conns.select("host_name", "process_entity_id").distinct())
+    rows = query.rows(conns.select("host_name", "process_entity_id"))  # few rows: deduplicated here
     return {(str(r["host_name"]), str(r["process_entity_id"])) for r in rows if r["host_name"] is not None}
 
 
