@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cabhunt.errors import Problems
@@ -98,6 +98,7 @@ labels = st.text(alphabet="abcxyz019-", min_size=1, max_size=6)
 names = st.lists(labels, min_size=1, max_size=3).map(".".join)
 
 
+@settings(deadline=None, max_examples=80)
 @given(names, names)
 def test_host_matches_agrees_with_the_sql_predicate(value: str, host: str) -> None:
     duckdb = pytest.importorskip("duckdb")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from cabhunt.errors import Problems
 from cabhunt.ingest.batch import Batch
 from cabhunt.ingest.detect import Detected, detect
+from cabhunt.ingest.digest import Digests
 from cabhunt.ingest.ledger import FileStats
 from cabhunt.ingest.source import file_digest, head
 from cabhunt.ingest.walk import iter_files
@@ -92,15 +94,16 @@ def ingest_paths(
         problems.add(stale, "an earlier ingest of this file was interrupted; its events were removed and it is read again")
     files = list(iter_files([Path(p) for p in paths], problems))
     loader = Loader(store)
+    digests = Digests([path if why is None else None for path, why in files])
     done: list[FileStats] = []
     restore = _cap_memory(store)
     try:
         for i, (path, why) in enumerate(files, 1):
             stats = FileStats(path=path, problems=problems)
             if why is not None:
-                _fail(store, stats, why)
+                _fail(loader, stats, why)
             else:
-                ingest_file(loader, stats)
+                ingest_file(loader, stats, digests.get(i - 1))
             done.append(stats)
             if progress is not None:
                 progress(i, len(files))
@@ -109,6 +112,8 @@ def ingest_paths(
         loader.abort()
         raise
     finally:
+        loader.close()
+        digests.close()
         restore()
     for stats in done:
         summary.add(stats)
@@ -116,35 +121,58 @@ def ingest_paths(
     return summary
 
 
-def ingest_file(loader: Loader, stats: FileStats) -> None:
-    """Read one file into the loader's store (its ledger row is written when its events are)."""
-    store = loader.store
+def ingest_file(loader: Loader, stats: FileStats, digest: Future[str] | None = None) -> None:
+    """Read one file into the loader's store (its ledger row is written when its events are).
+
+    ``digest`` is the file's SHA-256 being computed elsewhere (see :mod:`cabhunt.ingest.digest`);
+    without it the file is hashed here first.
+    """
     path = stats.path
     try:
         stats.size = path.stat().st_size
-        stats.sha256 = file_digest(path)
         sample = head(path)
     except (OSError, EOFError) as exc:
-        _fail(store, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
-        return
-    previous = loader.known_digest(stats.sha256)
-    if previous is not None:
-        stats.status = "duplicate"
-        stats.format = "duplicate"
-        if previous != str(path):
-            stats.error_messages = [f"same content as {previous}, already ingested"]
-        stats.finish()
+        _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return
     found = detect(sample)
-    if found is None:
-        _fail(store, stats, "unknown format (not EVTX, Windows XML, NDJSON, Zeek or Squid)")
-        return
+    if found is None or found.reader != "ndjson" or digest is None:
+        # Readers of these formats report as they read: the digest must rule out a duplicate first.
+        if not _settle_digest(loader, stats, digest):
+            return
+        if found is None:
+            _fail(loader, stats, "unknown format (not EVTX, Windows XML, NDJSON, Zeek or Squid)")
+            return
+        digest = None
     stats.format = found.format
-    _load(loader, stats, found)
-    loader.file_done(stats)
+    if _load(loader, stats, found, digest):
+        loader.file_done(stats)
 
 
-def _load(loader: Loader, stats: FileStats, found: Detected) -> None:
+def _settle_digest(loader: Loader, stats: FileStats, digest: Future[str] | None) -> bool:
+    """Wait for the file's digest; False (and the file accounted for) if it cannot be read or is known."""
+    try:
+        stats.sha256 = digest.result() if digest is not None else file_digest(stats.path)
+    except (OSError, EOFError) as exc:
+        stats.format = "unknown"
+        _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+        return False
+    previous = loader.known_digest(stats.sha256)
+    if previous is None:
+        return True
+    stats.status = "duplicate"
+    stats.format = "duplicate"
+    if previous != str(stats.path):
+        stats.error_messages = [f"same content as {previous}, already ingested"]
+    stats.finish()
+    return False
+
+
+def _load(loader: Loader, stats: FileStats, found: Detected, digest: Future[str] | None) -> bool:
+    """Feed the file's batches to the loader; False when it turned out to be already known.
+
+    With ``digest`` still being computed, batches are held (up to one flush) until it is known,
+    so reading overlaps hashing; a duplicate found then is dropped before anything is written.
+    """
     from cabhunt.normalize import compile_map
 
     cmap = compile_map(found.shape)
@@ -172,16 +200,48 @@ def _load(loader: Loader, stats: FileStats, found: Detected) -> None:
         batches = read_ndjson(stats.path)
     from cabhunt.ingest.prefetch import prefetch
 
-    fk = loader.open_file(stats, key=found.key, label=label)
     if stats.size > PREFETCH_MIN_BYTES:  # a thread per small file costs more than it saves
         batches = prefetch(batches)
+    fk: int | None = None
+    held: list[Batch] = []
+    held_records = held_bytes = 0
+
+    def release() -> bool:
+        nonlocal fk, held
+        if digest is not None and not _settle_digest(loader, stats, digest):
+            return False
+        fk = loader.open_file(stats, key=found.key, label=label, expect_skips=found.reader in ("evtx", "xml"))
+        for b in held:
+            loader.add(fk, cmap, b)
+        held = []
+        return True
+
+    failure: BaseException | None = None
     try:
         for batch in batches:
-            loader.add(fk, cmap, batch)
+            if fk is not None:
+                loader.add(fk, cmap, batch)
+                continue
+            held.append(batch)
+            held_records += len(batch)
+            held_bytes += batch.nbytes()
+            ready = digest is None or digest.done()
+            if (ready or held_records >= loader.flush_records or held_bytes >= loader.flush_bytes) and not release():
+                return False
     except (OSError, EOFError, UnicodeError, zlib.error) as exc:
+        failure = exc
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+    if fk is None and not release():
+        return False
+    if failure is not None:
         # What was read before the failure is kept (and counted); the rest is reported.
-        stats.error(f"read failed, rest of file not read: {getattr(exc, 'strerror', None) or exc}", counted=False)
+        reason = getattr(failure, "strerror", None) or failure
+        stats.error(f"read failed, rest of file not read: {reason}", counted=False)
         stats.status = "partial"
+    return True
 
 
 def _cap_memory(store: Store) -> Callable[[], None]:
@@ -218,8 +278,9 @@ def _parse_bytes(text: str) -> int | None:
     return int(float(m.group(1)) * base**power)
 
 
-def _fail(store: Store, stats: FileStats, reason: str) -> None:
+def _fail(loader: Loader, stats: FileStats, reason: str) -> None:
     stats.status = "failed"
     stats.error(reason, counted=False)
     stats.finish()
-    store.record_ledger(stats.row())
+    loader.wait()  # the connection is the flush thread's while it works
+    loader.store.record_ledger(stats.row())

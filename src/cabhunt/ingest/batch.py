@@ -27,3 +27,43 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.arrow) if self.arrow is not None else len(self.texts)
+
+    def nbytes(self) -> int:
+        """Size of an Arrow batch's text (0 for a list of texts: counted by records instead)."""
+        return int(self.arrow.nbytes) if self.arrow is not None else 0
+
+
+# pyarrow's generic constructors (``pa.array``, ``pa.table``) probe their input for pandas types,
+# which imports pandas -- about a second of start-up for a one-shot ingest. The record arrays are
+# built from raw buffers instead.
+
+
+def int_array(values: Any, bits: int = 64) -> Any:
+    """A pyarrow int32/int64 array over ``values`` (a sequence or numpy array of ints)."""
+    import numpy as np
+    import pyarrow as pa
+
+    data = np.ascontiguousarray(values, dtype=np.int64 if bits == 64 else np.int32)
+    return pa.Array.from_buffers(pa.int64() if bits == 64 else pa.int32(), len(data), [None, pa.py_buffer(data)])
+
+
+def string_array(texts: list[str]) -> Any:
+    """A pyarrow string array of ``texts``, built from one joined UTF-8 buffer.
+
+    The offsets come from each text's UTF-8 length (its ``len`` when it is ASCII, as most
+    records are); a text that cannot be encoded (a lone surrogate) takes pyarrow's generic path.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(texts)
+    try:
+        lengths = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts), np.int64, n)
+        blob = "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return pa.array(texts, type=pa.string())
+    if len(blob) >= 2**31:
+        return pa.array(texts, type=pa.string())
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(blob))

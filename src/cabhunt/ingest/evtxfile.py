@@ -39,7 +39,8 @@ def check_header(path: Path, stats: FileStats) -> None:
         stats.error(f"truncated EVTX header ({len(header)} bytes)", counted=False)
         return
     chunks = struct.unpack_from("<H", header, 42)[0]
-    size = path.stat().st_size
+    # the size already taken, unless this is the decompressed copy of a gzip file
+    size = stats.size if stats.size and path == stats.path else path.stat().st_size
     have = max(0, (size - HEADER_SIZE)) // CHUNK_SIZE
     if chunks and size < HEADER_SIZE + chunks * CHUNK_SIZE:
         stats.error(

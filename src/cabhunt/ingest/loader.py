@@ -2,9 +2,11 @@
 
 Records are buffered per field map across files (a fleet collection is thousands of small EVTX
 files; one SQL round per file would cost more than the parsing) and flushed as one Arrow
-table: one statement parses every record once into a staging table (all the map's JSON paths
-at a time), one counts broken and skipped records per file, one INSERT ... SELECT writes the
-events. No per-record Python work.
+table: one INSERT ... SELECT parses every record once (all the map's JSON paths at a time) and
+writes the events; a second statement counts skipped and broken records per file only when
+some record was not written. Input that mostly skips (whole EVTX channels) is normalized into a
+staging table instead, which yields the counts and the events from one parse. Flushes run in a
+background thread while the next files are read. No per-record Python work.
 
 Every statement commits on its own (no long transactions holding a whole file in memory, and a
 failed statement can be retried). A file is marked *pending* in the store before its first
@@ -16,15 +18,23 @@ leaves the mark, and the next run deletes that file's events and reads it again
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch
+from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch, int_array, string_array
 from cabhunt.ingest.ledger import REPORT_PER_FILE, FileStats
 from cabhunt.normalize import CompiledMap
+from cabhunt.normalize.sql import sql_literal
 from cabhunt.store import Store
 
+T = TypeVar("T")
 COMMIT_SECONDS = 10.0
+EARLY_RECORDS = 8_192  # records many small files must gather before the idle flush thread takes them
+SMALL_CHUNK = 2_048  # records; Arrow chunks averaging fewer are combined before the flush
+CHUNK_ROWS = 8_192  # records per Arrow chunk handed to DuckDB
 
 
 @dataclass
@@ -35,14 +45,23 @@ class _Source:
     key: str | None
     label: str
     marked: bool = False  # pending mark written (before its first events)
+    expect_skips: bool = False  # a whole-channel dump (EVTX, XML): most event ids are not used
 
 
 @dataclass
 class _Pending:
     cmap: CompiledMap
-    tables: list[Any] = field(default_factory=list)  # pyarrow tables (fk, id, line)
+    tables: list[Any] = field(default_factory=list)  # pyarrow tables (_fk, id, line)
+    # records handed over as Python strings (EVTX, XML, ...), joined into one Arrow array at the
+    # flush: thousands of small per-file arrays would make DuckDB work on tiny vectors
+    texts: list[str] = field(default_factory=list)
+    text_ids: list[Any] = field(default_factory=list)  # per batch: list or numpy array of ids
+    text_slots: list[tuple[int, int]] = field(default_factory=list)  # per batch: (slot, records)
     records: int = 0
     nbytes: int = 0
+    # loader file key -> (1-based position in this flush, records sent); the ``_fk`` column holds
+    # the position, which indexes the per-file value lists of the flush's SQL
+    files: dict[int, list[int]] = field(default_factory=dict)
 
 
 class Loader:
@@ -58,14 +77,18 @@ class Loader:
         self._next_fk = 0
         self._known: dict[str, str] | None = None
         self._last_commit = time.monotonic()
+        self._skipping: dict[str, bool] = {}  # map shape -> its last flush did not keep every record
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: Future[_Written] | None = None
 
     # -- feeding -------------------------------------------------------------------------------
-    def open_file(self, stats: FileStats, *, key: str | None, label: str) -> int:
+    def open_file(self, stats: FileStats, *, key: str | None, label: str, expect_skips: bool = False) -> int:
         """Register a file about to be read; returns its key in the staging tables."""
         self._next_fk += 1
         fk = self._next_fk
-        self._sources[fk] = _Source(stats, key, label)
+        self._sources[fk] = _Source(stats, key, label, expect_skips=expect_skips)
         if self._known is None:
+            self.wait()
             self._known = self.store.digests()
         self._known.setdefault(stats.sha256, str(stats.path))
         return fk
@@ -73,6 +96,7 @@ class Loader:
     def known_digest(self, sha256: str) -> str | None:
         """The path under which this content is already in the store or read in this run."""
         if self._known is None:
+            self.wait()
             self._known = self.store.digests()
         return self._known.get(sha256)
 
@@ -83,18 +107,26 @@ class Loader:
         n = len(batch)
         if not n:
             return
-        if batch.ids is not None:
-            ids = pa.array(np.asarray(batch.ids, dtype=np.int64))
-        else:
-            ids = pa.array(np.arange(batch.first_id, batch.first_id + n, dtype=np.int64))
-        lines = batch.arrow if batch.arrow is not None else pa.array(batch.texts, type=pa.string())
-        table = pa.table({"_fk": pa.array(np.full(n, fk, dtype=np.int32)), "id": ids, "line": lines})
         pending = self._pending.setdefault(cmap.shape, _Pending(cmap))
-        pending.tables.append(table)
+        slot = pending.files.setdefault(fk, [len(pending.files) + 1, 0])
+        slot[1] += n
+        if batch.ids is not None:
+            ids = batch.ids
+        else:
+            ids = np.arange(batch.first_id, batch.first_id + n, dtype=np.int64)
+        if batch.arrow is None:
+            pending.texts.extend(batch.texts)
+            pending.text_ids.append(ids)
+            pending.text_slots.append((slot[0], n))
+            pending.nbytes += sum(map(len, batch.texts))
+        else:
+            _texts_to_table(pending)  # keeps the records in the order they came
+            fks = int_array(np.full(n, slot[0]), 32)
+            pending.tables.append(pa.Table.from_arrays([fks, int_array(ids), batch.arrow], names=["_fk", "id", "line"]))
+            pending.nbytes += batch.arrow.nbytes
         pending.records += n
-        pending.nbytes += lines.nbytes
         if pending.records >= self.flush_records or pending.nbytes >= self.flush_bytes:
-            self._flush(pending)
+            self._flush(pending, background=True)
 
     def file_done(self, stats: FileStats) -> None:
         """The file is fully read; commit when enough has accumulated."""
@@ -107,9 +139,17 @@ class Loader:
             or time.monotonic() - self._last_commit > COMMIT_SECONDS
         ):
             self.commit()
+            return
+        if self._inflight is None or self._inflight.done():
+            # The flush thread is idle: give it what many small files have gathered so far.
+            for pending in self._pending.values():
+                if pending.records >= EARLY_RECORDS and len(pending.files) > 1:
+                    self._flush(pending, background=True)
+                    break
 
     def commit(self) -> None:
         """Flush everything buffered, write the ledger rows of finished files, commit."""
+        self.wait()
         for pending in list(self._pending.values()):
             self._flush(pending)
         for stats in self._done:
@@ -121,89 +161,241 @@ class Loader:
 
     def abort(self) -> None:
         """Forget what is buffered; files left pending are cleaned up and read again next run."""
+        job, self._inflight = self._inflight, None
+        if job is not None:
+            with suppress(BaseException):  # the failure being handled is reported by the caller
+                job.result()
         self._pending.clear()
         self._done = []
         self._sources.clear()
 
     # -- SQL -----------------------------------------------------------------------------------
-    def _flush(self, pending: _Pending) -> None:
-        import duckdb
-        import pyarrow as pa
+    def wait(self) -> None:
+        """Finish the flush running in the background and apply its counts.
 
-        if not pending.tables:
+        Counts are applied here, on the thread that reads files (a reader updates the same
+        per-file counters), and nothing else uses the connection while a flush runs.
+        """
+        job, self._inflight = self._inflight, None
+        if job is not None:
+            self._apply(job.result())
+
+    def close(self) -> None:
+        """Stop the flush thread (after :meth:`commit` or :meth:`abort`)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _flush(self, pending: _Pending, *, background: bool = False) -> None:
+        """Hand the buffered records of one map to DuckDB; in the flush thread if ``background``.
+
+        One flush runs at a time; in the background, reading the next files (the EVTX parser,
+        Python) overlaps DuckDB's work on this batch.
+        """
+        if not pending.files:
             return
-        table = pa.concat_tables(pending.tables)
-        pending.tables, pending.records, pending.nbytes = [], 0, 0
-        fks = sorted(self._sources)
-        files = pa.table(
-            {
-                "_fk": pa.array(fks, type=pa.int32()),
-                "_uid_prefix": [self._sources[k].stats.sha256[:16] + ":" for k in fks],
-                "_src_file": [str(self._sources[k].stats.path) for k in fks],
-                "_src_format": [self._sources[k].stats.format for k in fks],
-                "_default_key": [self._sources[k].key for k in fks],
-            }
-        )
-        unmarked = [src for src in self._sources.values() if not src.marked]
-        self.store.mark_pending([(src.stats.sha256, str(src.stats.path)) for src in unmarked])
+        self.wait()
+        table = _batch_table(pending)
+        files = pending.files
+        pending.tables, pending.records, pending.nbytes, pending.files = [], 0, 0, {}
+        unmarked = [self._sources[fk] for fk in files if not self._sources[fk].marked]
         for src in unmarked:
             src.marked = True
+        sources = [self._sources[fk] for fk in files]  # in slot order
+        sent = [n for _slot, n in files.values()]
+        cmap = pending.cmap
+        skipping = self._skipping.get(cmap.shape)
+        staged = bool(skipping or (skipping is None and any(src.expect_skips for src in sources)))
+        marks = [(src.stats.sha256, str(src.stats.path)) for src in unmarked]
+        if background:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cabhunt-flush")
+            self._inflight = self._pool.submit(self._write, cmap, table, sources, sent, marks, staged)
+        else:
+            self._apply(self._write(cmap, table, sources, sent, marks, staged))
+
+    def _write(
+        self, cmap: CompiledMap, table: Any, sources: list[_Source], sent: list[int],
+        marks: list[tuple[str, str]], staged: bool,
+    ) -> _Written:
+        """Parse, normalize and insert the records, each parsed once; SQL only (no counters touched).
+
+        Usually every record is kept (a Winlogbeat or SIEM export): one INSERT does it all, and
+        when it wrote as many events as records were sent the per-file counts are known
+        already; otherwise one more statement counts the skipped and broken ones. ``staged``
+        (EVTX: most event ids are not used) goes through a staging table instead, which gives
+        the counts and the events from one parse.
+        """
+        self.store.mark_pending(marks)
         duck = self.store.duck
+        done = _Written(cmap.shape, sources, sent)
         duck.register("_cabhunt_batch", table)
-        duck.register("_cabhunt_files", files)
         try:
-            try:
-                duck.execute(_stage_sql(pending.cmap, guarded=False))
-            except duckdb.InvalidInputException:
-                # Some line is not JSON: parse again, validating each line first (slower, rare).
-                duck.execute(_stage_sql(pending.cmap, guarded=True))
+            with _filters_stay(duck):
+                if staged:
+                    done.counts = self._staged(cmap, sources)
+                else:
+                    guarded, written = _unguarded_first(
+                        lambda g: self.store.append_events(cmap.events_sql(_batch_sql(cmap, sources, g)))
+                    )
+                    if written == sum(sent):
+                        return done
+                    done.counts = duck.execute(cmap.counts_sql(_batch_sql(cmap, sources, guarded))).fetchall()
+                parsed = [0] * len(sources)
+                for slot, _keep, _reason, count in done.counts:
+                    parsed[int(slot) - 1] += int(count)
+                if any(n > p for n, p in zip(sent, parsed, strict=True)):
+                    done.first_bad = duck.execute(
+                        f"SELECT _fk, id FROM (SELECT _fk, id, {_parse_sql(cmap, guarded=True)} AS _s "
+                        f"FROM _cabhunt_batch) WHERE _s IS NULL "
+                        f"QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} ORDER BY _fk, id"
+                    ).fetchall()
+                done.parsed = parsed
         finally:
             duck.unregister("_cabhunt_batch")
-            duck.unregister("_cabhunt_files")
-        self._count(pending.cmap)
-        self.store.append_events(pending.cmap.events_sql("_cabhunt_stage"))
-        duck.execute("DROP TABLE IF EXISTS _cabhunt_stage")
+        return done
 
-    def _count(self, cmap: CompiledMap) -> None:
+    def _staged(self, cmap: CompiledMap, sources: list[_Source]) -> list[tuple[Any, ...]]:
+        """Normalize into a staging table (kept records only get columns), count there, insert the kept."""
         duck = self.store.duck
-        per_file = duck.execute(
-            "SELECT _fk, count(*), count(*) FILTER (WHERE _s IS NULL) FROM _cabhunt_stage GROUP BY _fk"
-        ).fetchall()
-        any_bad = False
-        for fk, total, bad in per_file:
-            stats = self._sources[int(fk)].stats
-            stats.records_read += int(total)
-            any_bad = any_bad or bool(bad)
-        if any_bad:
-            first = duck.execute(
-                f"SELECT _fk, id FROM _cabhunt_stage WHERE _s IS NULL "
-                f"QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} ORDER BY _fk, id"
-            ).fetchall()
-            shown: dict[int, int] = {}
-            for fk, rec in first:
-                src = self._sources[int(fk)]
-                if src.stats.errors < REPORT_PER_FILE:
-                    src.stats.error("not valid JSON", int(rec), label=src.label)
-                    shown[int(fk)] = shown.get(int(fk), 0) + 1
-            for fk, _total, bad in per_file:
-                if bad:
-                    self._sources[int(fk)].stats.errors += int(bad) - shown.get(int(fk), 0)
-        for fk, keep, reason, count in duck.execute(cmap.counts_sql("_cabhunt_stage")).fetchall():
-            stats = self._sources[int(fk)].stats
+        _unguarded_first(
+            lambda g: duck.execute(
+                f"CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS {cmap.staged_sql(_batch_sql(cmap, sources, g))}"
+            )
+        )
+        try:
+            counts = duck.execute("SELECT _fk, _keep, _reason, count(*) FROM _cabhunt_stage GROUP BY ALL").fetchall()
+            self.store.append_events(f"SELECT {cmap.event_columns()} FROM _cabhunt_stage WHERE _keep")
+        finally:
+            duck.execute("DROP TABLE IF EXISTS _cabhunt_stage")
+        return counts
+
+    def _apply(self, done: _Written) -> None:
+        """Per file of a flush: records read, kept, skipped by reason, and broken (not JSON)."""
+        for src, n in zip(done.sources, done.sent, strict=True):
+            src.stats.records_read += n
+        if done.counts is None:  # every record was written
+            for src, n in zip(done.sources, done.sent, strict=True):
+                src.stats.normalized += n
+            self._skipping[done.shape] = False
+            return
+        skipped = False
+        for slot, keep, reason, count in done.counts:
+            stats = done.sources[int(slot) - 1].stats
             if keep:
                 stats.normalized += int(count)
             else:
+                skipped = True
                 stats.skip(str(reason), int(count))
+        broken = [n - p for n, p in zip(done.sent, done.parsed, strict=True)]
+        shown = [0] * len(done.sources)
+        for slot, rec in done.first_bad:
+            src = done.sources[int(slot) - 1]
+            if src.stats.errors < REPORT_PER_FILE:
+                src.stats.error("not valid JSON", int(rec), label=src.label)
+                shown[int(slot) - 1] += 1
+        for src, bad, seen in zip(done.sources, broken, shown, strict=True):
+            src.stats.errors += bad - seen
+        self._skipping[done.shape] = skipped or any(broken)
 
 
-def _stage_sql(cmap: CompiledMap, *, guarded: bool) -> str:
-    """Materialize the batch with its records parsed into ``_s`` (once per record)."""
-    structure = "'" + cmap.structure.replace("'", "''") + "'"
-    parsed = f"json_transform(b.line, {structure})"
-    if guarded:
-        parsed = f"CASE WHEN json_valid(b.line) THEN {parsed} END"
-    return (
-        "CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS "
-        f"SELECT b._fk, b.id, b.line, {parsed} AS _s, f._uid_prefix, f._src_file, f._src_format, f._default_key "
-        "FROM _cabhunt_batch b JOIN _cabhunt_files f USING (_fk)"
+@dataclass
+class _Written:
+    """What one flush wrote, for :meth:`Loader._apply`: counts per slot, the first broken records."""
+
+    shape: str
+    sources: list[_Source]
+    sent: list[int]
+    counts: list[tuple[Any, ...]] | None = None  # (slot, kept, reason, records) of parsed records
+    parsed: list[int] = field(default_factory=list)
+    first_bad: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _unguarded_first(run: Callable[[bool], T]) -> tuple[bool, T]:
+    """``run(guarded)``: first parsing every line as it is, and if some line is not JSON (DuckDB
+    then fails the whole statement, which writes nothing) again validating each line first
+    (slower, rare). Returns whether the guarded parse was needed, and the result."""
+    import duckdb
+
+    try:
+        return False, run(False)
+    except duckdb.InvalidInputException:
+        return True, run(True)
+
+
+def _texts_to_table(pending: _Pending) -> None:
+    """Move the records buffered as strings into one Arrow table at the end of ``tables``."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not pending.texts:
+        return
+    slots = np.repeat(
+        np.array([s for s, _n in pending.text_slots], dtype=np.int32),
+        np.array([n for _s, n in pending.text_slots], dtype=np.int64),
     )
+    ids = np.concatenate([np.asarray(i, dtype=np.int64) for i in pending.text_ids])
+    lines = string_array(pending.texts)
+    pending.tables.append(pa.Table.from_arrays([int_array(slots, 32), int_array(ids), lines], names=["_fk", "id", "line"]))
+    pending.texts, pending.text_ids, pending.text_slots = [], [], []
+
+
+def _batch_table(pending: _Pending) -> Any:
+    """The buffered records as one Arrow table ``(_fk, id, line)`` in large chunks."""
+    import pyarrow as pa
+
+    _texts_to_table(pending)
+    table = pa.concat_tables(pending.tables)
+    chunks = table["line"].num_chunks
+    if chunks > 1 and table.num_rows / chunks < SMALL_CHUNK:
+        table = table.combine_chunks()  # many small files: DuckDB would work on tiny vectors
+    # DuckDB scans an Arrow table chunk by chunk, one thread each: slice (without copying) so
+    # that every thread has work.
+    return pa.Table.from_batches(table.to_batches(max_chunksize=CHUNK_ROWS), schema=table.schema)
+
+
+def _parse_sql(cmap: CompiledMap, *, guarded: bool) -> str:
+    """Every JSON path the map needs, parsed from ``line`` in one call (NULL when not JSON)."""
+    parsed = f"json_transform(line, {sql_literal(cmap.structure)})"
+    return f"CASE WHEN json_valid(line) THEN {parsed} END" if guarded else parsed
+
+
+def _batch_sql(cmap: CompiledMap, sources: list[_Source], guarded: bool) -> str:
+    """The registered batch as the staging relation the compiled map reads (parsed once per record).
+
+    Per-file values come from literal lists indexed by the ``_fk`` slot (a join with a table
+    of files would cost more than the parsing); a single file's are plain constants.
+    """
+
+    def per_file(values: list[str | None]) -> str:
+        if len(values) == 1:
+            return f"{sql_literal(values[0])}::VARCHAR"
+        return f"([{', '.join(sql_literal(v) for v in values)}]::VARCHAR[])[_fk]"
+
+    columns: dict[str, list[str | None]] = {
+        "_uid_prefix": [src.stats.sha256[:16] + ":" for src in sources],
+        "_src_file": [str(src.stats.path) for src in sources],
+        "_src_format": [src.stats.format for src in sources],
+        "_default_key": [src.key for src in sources],
+    }
+    extra = ", ".join(f"{per_file(values)} AS {name}" for name, values in columns.items())
+    return f"(SELECT _fk, id, line, {_parse_sql(cmap, guarded=guarded)} AS _s, {extra} FROM _cabhunt_batch)"
+
+
+@contextmanager
+def _filters_stay(duck: Any) -> Iterator[None]:
+    """Keep DuckDB from pushing the compiled map's filters down to the scan.
+
+    Pushed through the map's projections, a filter on ``_keep`` is rewritten into the full
+    expression behind it, so the JSON parse runs once for every path it reads (tens of times).
+    """
+    before = str(duck.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0] or "")
+    names = [n.strip() for n in before.split(",") if n.strip()]
+    if "filter_pushdown" in names:
+        yield
+        return
+    duck.execute(f"SET disabled_optimizers = '{','.join([*names, 'filter_pushdown'])}'")
+    try:
+        yield
+    finally:
+        duck.execute(f"SET disabled_optimizers = '{before}'")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cabhunt.ingest.batch import BATCH_BYTES, READ_BYTES, Batch
+from cabhunt.ingest.batch import BATCH_BYTES, READ_BYTES, Batch, int_array
 from cabhunt.ingest.source import open_stream
 
 
@@ -55,7 +55,7 @@ LONG_LINE = 256  # average bytes per line above which lines are found with bytes
 _JSON_SPACE = " \t\r\n"  # whitespace as JSON defines it (a line of only these is not a record)
 
 
-def _line_ends(block: bytes) -> Any:
+def _line_ends(block: bytes | bytearray) -> Any:
     """Positions of the ``\\n`` bytes of ``block`` as an int64 numpy array.
 
     Long lines (the usual Winlogbeat or EVTX-JSON record is kilobytes) are found fastest by
@@ -75,7 +75,7 @@ def _line_ends(block: bytes) -> Any:
     return np.asarray(ends, dtype=np.int64)
 
 
-def _arrow_lines(block: bytes) -> tuple[Any, Any, bytes]:
+def _arrow_lines(block: bytes | bytearray) -> tuple[Any, Any, bytes | bytearray]:
     """The lines of ``block`` (each ending in ``\\n``) as an Arrow string array, terminators dropped.
 
     The data buffer is the block minus its newlines, so each line is copied once (by
@@ -96,7 +96,7 @@ def _arrow_lines(block: bytes) -> tuple[Any, Any, bytes]:
     return arr, offsets, data
 
 
-def _blank(offsets: Any, data: bytes) -> Any:
+def _blank(offsets: Any, data: bytes | bytearray) -> Any:
     """Mask of lines that are empty or only whitespace (not records)."""
     import numpy as np
 
@@ -133,25 +133,29 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
     with open_stream(path) as fh:
         first_block = True
         while True:
-            chunk = fh.read(block_bytes)
-            if first_block and chunk.startswith(codecs.BOM_UTF8):
-                chunk = chunk[len(codecs.BOM_UTF8) :]
+            # Read straight behind the carried-over partial line: no copy of the block to join them.
+            buf = bytearray(len(carry) + block_bytes)
+            buf[: len(carry)] = carry
+            got = _fill(fh, memoryview(buf)[len(carry) :])
+            del buf[len(carry) + got :]
+            if first_block and buf.startswith(codecs.BOM_UTF8):
+                del buf[: len(codecs.BOM_UTF8)]
             first_block = False
-            data = carry + chunk if carry else chunk
-            if not chunk:
-                if data:
-                    data += b"\n"
-                else:
+            eof = got == 0
+            if eof:
+                if not buf:
                     return
-            cut = data.rfind(b"\n")
+                buf += b"\n"
+            cut = buf.rfind(b"\n")
             if cut < 0:
-                carry = data
+                carry = bytes(buf)
                 continue
-            block, carry = (data, b"") if cut == len(data) - 1 else (data[: cut + 1], data[cut + 1 :])
+            carry = bytes(buf[cut + 1 :])
+            del buf[cut + 1 :]
             try:
-                arr, offsets, packed = _arrow_lines(block)
+                arr, offsets, packed = _arrow_lines(buf)
             except pa.ArrowInvalid:
-                texts = [t.rstrip("\r") for t in block.decode("utf-8", errors="replace").split("\n")[:-1]]
+                texts = [t.rstrip("\r") for t in buf.decode("utf-8", errors="replace").split("\n")[:-1]]
                 ids = [line_no + i for i, t in enumerate(texts) if t.strip(_JSON_SPACE)]
                 yield Batch(texts=[t for t in texts if t.strip(_JSON_SPACE)], ids=ids)
                 line_no += len(texts)
@@ -160,9 +164,20 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
                 if blank.any():
                     keep = ~blank
                     ids = np.arange(line_no, line_no + len(arr), dtype=np.int64)[keep]
-                    yield Batch(texts=[], ids=ids, arrow=arr.filter(pa.array(keep)))
+                    yield Batch(texts=[], ids=ids, arrow=arr.take(int_array(np.flatnonzero(keep))))
                 else:
                     yield Batch(texts=[], first_id=line_no, arrow=arr)
                 line_no += len(arr)
-            if not chunk:
+            if eof:
                 return
+
+
+def _fill(fh: Any, view: memoryview) -> int:
+    """Read into ``view`` until it is full or the stream ends (a gzip stream returns less at a time)."""
+    total = 0
+    while total < len(view):
+        got = fh.readinto(view[total:])
+        if not got:
+            break
+        total += got
+    return total

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
-BLOCK = 1 << 20
 
 
 def is_gzip(path: Path) -> bool:
@@ -25,14 +24,21 @@ def open_stream(path: Path) -> BinaryIO:
 
 def file_digest(path: Path) -> str:
     """SHA-256 of the file as stored (the idempotency key of everything read from it)."""
-    h = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(BLOCK):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def head(path: Path, size: int = 256 * 1024) -> bytes:
-    """Up to ``size`` bytes of the (decompressed) content, for format sniffing."""
-    with open_stream(path) as fh:
-        return fh.read(size)
+    """Up to ``size`` bytes of the (decompressed) content, for format sniffing.
+
+    An EVTX file is known by its first bytes; only text formats need the longer sample.
+    """
+    with path.open("rb") as raw:
+        start = raw.read(8)
+        if start.startswith(GZIP_MAGIC):
+            raw.seek(0)
+            with gzip.open(raw, "rb") as fh:
+                return fh.read(size)
+        if start == b"ElfFile\x00":
+            return start
+        return start + raw.read(size - len(start))

@@ -275,14 +275,11 @@ class InvestigationContext:
         keys = sorted(wanted, key=lambda k: (k[0], k[1]))
         for i in range(0, len(keys), WINDOW_CHUNK):
             chunk = keys[i : i + WINDOW_CHUNK]
-            spans: dict[str, list[tuple[datetime, datetime]]] = {}
-            for k in chunk:
-                spans.setdefault(k[0], []).append(self.host_window(k[1]))
+            # one host test and one set of time spans: cheaper to evaluate than a per-host OR,
+            # and the rows are split per alert below anyway
             t = self.table()
-            cond = None
-            for host, intervals in spans.items():
-                term = host_is(t.host_name, host) & in_spans(t.ts, intervals)
-                cond = term if cond is None else cond | term
+            cond = host_is(t.host_name, *(wanted[k] for k in chunk)) & in_spans(
+                t.ts, [self.host_window(k[1]) for k in chunk])
             rows = self.rows(t.filter(cond), limit=WINDOW_LIMIT * len(chunk))
             by_host: dict[str, list[Event]] = {}
             for r in rows:
@@ -308,7 +305,14 @@ class InvestigationContext:
         """The alert's own events (``alert.event_uids``), fetched for the whole batch at once."""
 
         def compute(alerts: list[Alert]) -> dict[int, Any]:
-            by_uid = {e["event_uid"]: e for e in self.events_by_uid(u for a in alerts for u in a.event_uids)}
+            # nearly always inside the alert's host window, which later steps fetch anyway
+            by_uid: dict[str, Event] = {}
+            for a in alerts:
+                wanted = set(a.event_uids)
+                by_uid.update((e["event_uid"], e) for e in self.host_events(a.host, alert_time(a))
+                              if e.get("event_uid") in wanted)
+            missing = {u for a in alerts for u in a.event_uids} - set(by_uid)
+            by_uid.update((e["event_uid"], e) for e in self.events_by_uid(missing))
             return {id(a): sorted((by_uid[u] for u in dict.fromkeys(a.event_uids) if u in by_uid),
                                   key=lambda e: (e.get("ts") is None, e.get("ts") or datetime.min)) for a in alerts}
 

@@ -112,17 +112,11 @@ def _server_hosts(alert: Alert) -> list[str]:
 def _net_use_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
     """``net use`` runs and mapped-drive registry writes on each alert's host in the day before."""
     alerts = [a for a in alerts if destinations(a)]
-    spans: dict[str, list[tuple[datetime, datetime]]] = {}
-    for a in alerts:
-        if a.host:
-            spans.setdefault(a.host, []).append(_net_use_span(a, ctx))
-    if not spans:
+    alerts = [a for a in alerts if a.host]
+    if not alerts:
         return {}
     t = ctx.table()
-    where = None
-    for host, s in spans.items():
-        term = host_is(t.host_name, host) & in_spans(t.ts, s)
-        where = term if where is None else where | term
+    where = host_is(t.host_name, *(a.host for a in alerts)) & in_spans(t.ts, [_net_use_span(a, ctx) for a in alerts])
     rows = ctx.rows(t.filter(where & t.event_code.isin([*PROCESS_CODES, 13])
                              & (t.process_name.lower().isin(["net.exe", "net1.exe"])
                                 | t.registry_path.lower().contains("\\network\\"))), limit=None)
@@ -139,11 +133,8 @@ def _server_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, li
     if not wanted:
         return {}
     t = ctx.table()
-    where = None
-    for a, hosts in wanted:
-        lo, hi = _window(a, ctx)
-        term = host_is(t.host_name, *hosts) & (t.ts >= lo) & (t.ts <= hi)
-        where = term if where is None else where | term
+    where = host_is(t.host_name, *(h for _, hosts in wanted for h in hosts)) & in_spans(
+        t.ts, [_window(a, ctx) for a, _ in wanted])
     rows = ctx.rows(t.filter(where & t.event_code.isin([4624, 5140, 5145])), limit=None)
     out: dict[int, list[Event]] = {}
     for a, hosts in wanted:

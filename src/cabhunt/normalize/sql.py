@@ -219,7 +219,10 @@ class CompiledMap:
     shape: str
     paths: list[str]
     structure: str  # json_transform structure producing the staging column ``_s``
-    prepared_sql: str  # staging table -> one row per JSON record: id, line, _keep, _reason, columns
+    # staging table -> one row per JSON record: id, line, _keep, _reason, columns. ``{stage}`` is
+    # the staging relation; ``{keep}`` the place of the row filter, before the column projection,
+    # so the columns of a skipped record are never computed.
+    prepared_sql: str
 
     def events_sql(self, stage: str) -> str:
         """SELECT of the event columns (schema order) for the kept records of ``stage``.
@@ -230,7 +233,24 @@ class CompiledMap:
         cols = []
         for name, typ in EVENT_COLUMNS.items():
             cols.append(f'try_cast({self._final(name)} AS {typ}) AS "{name}"')
-        return f"SELECT {', '.join(cols)} FROM ({self._inner(stage)}) WHERE _keep"
+        return f"SELECT {', '.join(cols)} FROM ({self._inner(stage, keep=True)})"
+
+    def staged_sql(self, stage: str) -> str:
+        """Every parsed record of ``stage``: ``_fk``, ``_keep``, the skip ``_reason``, and the event
+        columns, computed for kept records only (NULL for the others)."""
+        cols = [
+            f'CASE WHEN _keep THEN try_cast({self._final(name)} AS {typ}) END AS "{name}"'
+            for name, typ in EVENT_COLUMNS.items()
+        ]
+        return (
+            f"SELECT _fk, _keep, CASE WHEN _keep THEN NULL ELSE _reason END AS _reason, {', '.join(cols)} "
+            f"FROM ({self._inner(stage)})"
+        )
+
+    @staticmethod
+    def event_columns() -> str:
+        """The event column list, quoted, in schema order."""
+        return ", ".join(f'"{name}"' for name in EVENT_COLUMNS)
 
     def counts_sql(self, stage: str) -> str:
         """Per file: how many records are kept, and how many are skipped for which reason."""
@@ -239,8 +259,9 @@ class CompiledMap:
             f"FROM ({self._inner(stage)}) GROUP BY ALL"
         )
 
-    def _inner(self, stage: str) -> str:
-        return self.prepared_sql.replace("{stage}", stage)
+    def _inner(self, stage: str, *, keep: bool = False) -> str:
+        # ``{keep}`` first: ``stage`` may be SQL text holding any characters.
+        return self.prepared_sql.replace("{keep}", " WHERE _keep" if keep else "").replace("{stage}", stage)
 
     @staticmethod
     def _final(name: str) -> str:
@@ -365,7 +386,7 @@ def _windows(shape: str) -> CompiledMap:
         f"SELECT *, coalesce({' OR '.join(keep_terms)}, false) AS _keep, "
         f"CASE WHEN _code IS NULL THEN 'no event id' ELSE 'event id not used' END AS _reason FROM ({level2})"
     )
-    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3})"
+    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3}){{keep}}"
     return CompiledMap(shape=shape, paths=paths.paths, structure=paths.structure(), prepared_sql=paths.resolve(prepared))
 
 
@@ -423,7 +444,7 @@ def _keyed(shape: str) -> CompiledMap:
         f"SELECT *, coalesce(_key IN ({type_list}), false) AS _keep, "
         f"CASE WHEN _key IS NULL THEN 'unknown log type' ELSE 'log type not used' END AS _reason FROM ({level1})"
     )
-    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level2})"
+    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level2}){{keep}}"
     return CompiledMap(
         shape=shape,
         paths=paths.paths,

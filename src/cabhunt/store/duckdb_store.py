@@ -154,25 +154,30 @@ class Store:
     def _write_ledger(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        import pyarrow as pa
-
-        records = []
+        columns: dict[str, list[Any]] = {col: [] for col in LEDGER_COLUMNS}
         for row in rows:
-            rec = {col: row.get(col) for col in LEDGER_COLUMNS}
-            rec["sha256"] = rec["sha256"] or ""
-            rec["skipped"] = json.dumps(rec["skipped"] or {})
-            rec["error_messages"] = json.dumps(rec["error_messages"] or [])
-            for key in ("started", "finished"):
-                stamp = rec[key]
-                if isinstance(stamp, str):  # a ledger read back from JSON
-                    rec[key] = datetime.fromisoformat(stamp.rstrip("Z"))
-            records.append(rec)
-        types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "JSON": pa.string(), "TIMESTAMP": pa.timestamp("us")}
-        schema = pa.schema([(col, types[typ]) for col, typ in LEDGER_COLUMNS.items()])
-        self.duck.register("_cabhunt_new_ledger", pa.Table.from_pylist(records, schema=schema))
+            for col in LEDGER_COLUMNS:
+                value = row.get(col)
+                if col == "sha256":
+                    value = value or ""
+                elif col == "skipped":
+                    value = json.dumps(value or {})
+                elif col == "error_messages":
+                    value = json.dumps(value or [])
+                elif col in ("started", "finished") and isinstance(value, str):  # a ledger read back from JSON
+                    value = datetime.fromisoformat(value.rstrip("Z"))
+                columns[col].append(value)
+        # One statement for any number of rows: each column bound as a list and unnested (no
+        # Arrow table, whose construction would import pandas).
         cols = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
+        lists = ", ".join(
+            f"unnest(${i}::{'VARCHAR' if typ == 'JSON' else typ}[]) AS \"{col}\""
+            for i, (col, typ) in enumerate(LEDGER_COLUMNS.items(), 1)
+        )
+        params = list(columns.values())
         try:
             self.duck.execute("BEGIN TRANSACTION")
+            self.duck.execute(f"CREATE OR REPLACE TEMP TABLE _cabhunt_new_ledger AS SELECT {lists}", params)
             self.duck.execute(
                 "DELETE FROM ingest_ledger WHERE (path, sha256) IN (SELECT path, sha256 FROM _cabhunt_new_ledger)"
             )
@@ -180,12 +185,11 @@ class Store:
             self.duck.execute(
                 "DELETE FROM ingest_pending WHERE sha256 IN (SELECT sha256 FROM _cabhunt_new_ledger WHERE sha256 <> '')"
             )
+            self.duck.execute("DROP TABLE _cabhunt_new_ledger")
             self.duck.execute("COMMIT")
         except BaseException:
             self.duck.execute("ROLLBACK")
             raise
-        finally:
-            self.duck.unregister("_cabhunt_new_ledger")
 
     def digests(self) -> dict[str, str]:
         """Digest -> path of every file already ingested (read once per run: the ledger is small)."""
@@ -198,14 +202,10 @@ class Store:
         """``(sha256, path)`` of files whose first events are about to be written (see :meth:`recover`)."""
         if not files:
             return
-        import pyarrow as pa
-
-        marks = pa.table({"sha256": [f[0] for f in files], "path": [f[1] for f in files]})
-        self.duck.register("_cabhunt_marks", marks)
-        try:
-            self.duck.execute("INSERT INTO ingest_pending SELECT sha256, path FROM _cabhunt_marks")
-        finally:
-            self.duck.unregister("_cabhunt_marks")
+        self.duck.execute(
+            "INSERT INTO ingest_pending SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])",
+            [[f[0] for f in files], [f[1] for f in files]],
+        )
 
     def recover(self) -> list[str]:
         """Drop the events of files an interrupted run left half-written; returns their paths."""
