@@ -37,6 +37,27 @@ class DetectSummary:
         }
 
 
+def warm_up() -> None:
+    """Do detection's one-time work ahead of it: import its modules (with ``cabhunt.windows``
+    and the Ibis result converter, which pulls in pandas) and load the compiled rules.
+
+    About a quarter of a second that otherwise lands on the first detection query. Meant for a
+    background thread started while ingest runs (DuckDB releases the GIL there); safe to call
+    more than once, and a failure here only means the work happens later, in :func:`detect`.
+    """
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        import ibis.backends.duckdb.converter  # noqa: F401
+
+        import cabhunt.detect.engine  # noqa: F401
+        import cabhunt.detect.network  # noqa: F401
+        import cabhunt.windows  # noqa: F401
+        from cabhunt.rules.cache import compiled_rules
+
+        compiled_rules()
+
+
 def detect(
     store: Any,
     *,
