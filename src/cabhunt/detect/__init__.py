@@ -50,8 +50,8 @@ def warm_up() -> None:
     with contextlib.suppress(Exception):
         import ibis.backends.duckdb.converter  # noqa: F401
 
-        import cabhunt.detect.engine  # noqa: F401
-        import cabhunt.detect.network  # noqa: F401
+        import cabhunt.detect.engine
+        import cabhunt.detect.network
         import cabhunt.windows  # noqa: F401
         from cabhunt.rules.cache import compiled_rules
 
