@@ -16,18 +16,19 @@ from hypothesis import strategies as st
 
 from cabhunt.cab.errors import CabDecompressError, CabError
 from cabhunt.cab.quantum import (
-    _MASK,
-    _SAME_LEADING,
-    _UNDERFLOW_RUN,
+    _RENORM_MASK,
+    _RENORM_SHIFTS,
     FRAME_SIZE,
     LENGTH_BASE,
     LENGTH_EXTRA,
     POSITION_BASE,
     POSITION_EXTRA,
     QuantumDecoder,
-    group_sums,
+    lookup_table,
     model_sizes,
     rescale,
+    rescale_cumulative,
+    rescale_table,
 )
 from tests.cab.blocks import RawFolder, walk
 from tests.cab.qtm_reference import RefDecoder, RefModel, build_cab, encode_folder
@@ -180,25 +181,24 @@ def test_window_bits_validated(bits: int) -> None:
         QuantumDecoder(bits)
 
 
-def _fast_model(n: int) -> tuple[list[int], list[int], list[int], list[int]]:
-    freqs = [1] * n
-    return freqs, list(range(n)), group_sums(freqs), [4]
+def _fast_model(n: int) -> tuple[list[int], list[int], list[int]]:
+    return [1] * n, list(range(n)), [4]
 
 
 def test_rescale_halves_cumulative_frequencies_keeping_them_distinct() -> None:
-    freqs, syms, groups, shifts = _fast_model(4)
+    freqs, syms, shifts = _fast_model(4)
     freqs[:] = [3000, 1, 1, 1000]  # cumulative 4002, 1002, 1001, 1000
-    total = rescale(freqs, syms, groups, shifts, 0)
+    total = rescale(freqs, syms, shifts, 0)
     # halved cumulative: 500, 500->501, 501->502, 2001 -> frequencies 2001-502, 1, 1, 500
     assert freqs == [1499, 1, 1, 500] and total == 2001
-    assert syms == [0, 1, 2, 3] and shifts == [3] and groups == [2001]
+    assert syms == [0, 1, 2, 3] and shifts == [3]
 
 
 def test_fourth_rescale_resorts_with_exchange_sort_instability() -> None:
-    freqs, syms, groups, shifts = _fast_model(5)
+    freqs, syms, shifts = _fast_model(5)
     shifts[0] = 1
     freqs[:] = [4, 9, 4, 9, 1]  # halved rounding up: 2, 5, 2, 5, 1
-    total = rescale(freqs, syms, groups, shifts, 0)
+    total = rescale(freqs, syms, shifts, 0)
     assert shifts == [50]
     assert freqs == [5, 5, 2, 2, 1] and total == 15
     # Exchange sort: pass 0 swaps 0<->1 (2<5) ; then 5 vs 5 no swap; pass 1: entry1 (sym0, 2)
@@ -206,27 +206,65 @@ def test_fourth_rescale_resorts_with_exchange_sort_instability() -> None:
     assert syms == [1, 3, 2, 0, 4]
 
 
-def test_fast_model_matches_reference_model_over_many_updates() -> None:
-    """Drive both model implementations with the same symbols through many rescales/re-sorts."""
-    rng = random.Random(7)
-    for n in (7, 20, 27, 64):
-        ref = RefModel(0, n)
-        freqs, syms, groups, shifts = _fast_model(n)
-        total = n
-        for _ in range(20000):
-            sym = min(int(rng.expovariate(0.3)), n - 1) if rng.random() < 0.8 else rng.randrange(n)
-            i = ref.index_of(sym)
-            ref.update(i)
-            j = syms.index(sym)
-            freqs[j] += 8
-            groups[j >> 3] += 8
-            total += 8
-            if total > 3800:
-                total = rescale(freqs, syms, groups, shifts, 0)
-            assert syms == ref.syms
-            assert total == ref.cum[0]
-        assert [ref.cum[j] - ref.cum[j + 1] for j in range(n)] == freqs
-        assert groups == group_sums(freqs)
+def test_lookup_table_lays_out_cumulative_ranges() -> None:
+    """Byte p names the entry whose range [cum[j+1], cum[j]) holds p: the last entry first."""
+    freq_of = [0] * 10 + [3, 1, 2]
+    table = lookup_table(freq_of, [11, 10, 12])  # coding order: 11 (f1), 10 (f3), 12 (f2)
+    assert table == bytes([12, 12, 10, 10, 10, 11])
+    assert table.find(10) == 2 and len(table) == 6
+
+
+def _symbol_stream(n: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    return [
+        min(int(rng.expovariate(0.3)), n - 1) if rng.random() < 0.8 else rng.randrange(n)
+        for _ in range(20000)
+    ]
+
+
+@pytest.mark.parametrize("n", [20, 27, 42, 64])
+def test_table_model_matches_reference_model_over_many_updates(n: int) -> None:
+    """Drive the decoder's table model and the reference model with the same symbols through many
+    rescales and re-sorts, updating the table exactly as the hot loop does."""
+    ref = RefModel(0, n)
+    freq_of = [1] * n
+    syms = list(range(n))
+    shifts = [4]
+    table = lookup_table(freq_of, syms)
+    for sym in _symbol_stream(n, n):
+        i = ref.index_of(sym)
+        start = table.find(sym)
+        assert start == ref.cum[i + 1] and freq_of[sym] == ref.cum[i] - ref.cum[i + 1]
+        ref.update(i)
+        total = len(table)
+        freq_of[sym] += 8
+        if total <= 3800 - 8:
+            table[start:start] = bytes([sym]) * 8
+        else:
+            rescale_table(table, freq_of, syms, shifts, 0)
+        assert syms == ref.syms
+        assert len(table) == ref.cum[0]
+    assert table == bytes(
+        ref.syms[j] for j in range(n - 1, -1, -1) for _ in range(ref.cum[j] - ref.cum[j + 1])
+    )
+
+
+def test_cumulative_model_matches_reference_model_over_many_updates() -> None:
+    """The selector's form: cumulative frequencies updated in place, rescaled by rescale_cumulative."""
+    n = 7
+    ref = RefModel(0, n)
+    cum = [n - j for j in range(n)]
+    syms = list(range(n))
+    shifts = [4]
+    for sym in _symbol_stream(n, 5):
+        i = ref.index_of(sym)
+        ref.update(i)
+        for j in range(i + 1):
+            cum[j] += 8
+        if cum[0] > 3800:
+            cum = rescale_cumulative(cum, syms, shifts, 0)
+        assert syms == ref.syms
+        assert cum == ref.cum[:n]
 
 
 def _renormalise_bitwise(lo: int, hi: int) -> tuple[int, int, int]:
@@ -245,21 +283,27 @@ def _renormalise_bitwise(lo: int, hi: int) -> tuple[int, int, int]:
 
 
 def test_table_driven_renormalisation_matches_bitwise_loop() -> None:
+    """shifts = _RENORM_SHIFTS[(L & _RENORM_MASK[R]) + R], then L = (L << shifts) & 0x7FFF and
+    R <<= shifts, must equal the textbook loop for every reachable coder state."""
     rng = random.Random(3)
-    pairs = [(0, 0xFFFF), (0x7FFF, 0x8000), (0x4000, 0xBFFF), (0x3FFF, 0xC000), (0x1234, 0x1234)]
-    for _ in range(20000):
+    pairs = [
+        (0, 0xFFFF),
+        (0x7FFF, 0x8000),
+        (0x4000, 0xBFFF),
+        (0x3FFF, 0xC000),
+        (0x3FFF, 0x4002),
+        (0x1234, 0x1234),
+    ]
+    pairs += [(lo, lo + d) for d in (0, 1, 3) for lo in range(0, 0x10000 - d, 7)]  # the narrowest ranges
+    for _ in range(40000):
         lo = rng.randrange(0x10000)
         pairs.append((lo, rng.randrange(lo, 0x10000)))
     for lo, hi in pairs:
         want = _renormalise_bitwise(lo, hi)
-        n = _SAME_LEADING[lo ^ hi]
-        lo2 = (lo << n) & 0xFFFF
-        hi2 = ((hi << n) & 0xFFFF) | _MASK[n]
-        k = _UNDERFLOW_RUN[lo2 & ~hi2 & 0x7FFF]
-        if k:
-            lo2 = ((lo2 - 0x8000) << k) + 0x8000
-            hi2 = ((hi2 - 0x8000) << k) + 0x8000 + _MASK[k]
-        assert (n + k, lo2, hi2) == want, (hex(lo), hex(hi))
+        r = hi - lo + 1
+        n = _RENORM_SHIFTS[(lo & _RENORM_MASK[r]) + r]
+        lo2 = (lo << n) & 0x7FFF
+        assert (n, lo2, lo2 + (r << n) - 1) == want, (hex(lo), hex(hi))
 
 
 def test_coder_extremes_pick_first_and_last_entries() -> None:
@@ -310,6 +354,18 @@ def test_smallest_window_matches_at_full_distance_and_history_trimming() -> None
     assert b"".join(dec.decompress(d, n) for d, n in blocks) == src
     assert dec.total_out == len(src)
     assert len(dec._history) < len(src)  # trimmed, and later matches still resolved
+
+
+def test_round_trip_incompressible_data_through_literal_resorts() -> None:
+    """Random bytes are nearly all literals: every literal model and the selector go through many
+    rescales and re-sorts (their coding order is no longer the initial one), across blocks."""
+    rng = random.Random(21)
+    src = bytes(rng.randrange(256) for _ in range(3 * FRAME_SIZE))
+    blocks = encode_folder(src, 21)
+    dec = QuantumDecoder(21)
+    assert b"".join(dec.decompress(d, n) for d, n in blocks) == src
+    for m in [*range(4), 8]:
+        assert dec._syms[m] != sorted(dec._syms[m])
 
 
 def test_round_trip_small_blocks_and_one_byte_block() -> None:

@@ -71,14 +71,36 @@ LENGTH_BASE: tuple[int, ...] = tuple(sum(1 << LENGTH_EXTRA[i] for i in range(slo
 LITERAL_MODELS = 4  # models 0..3: literals 0x00-0x3F, 0x40-0x7F, 0x80-0xBF, 0xC0-0xFF
 MATCH3, MATCH4, MATCH_POS, MATCH_LEN, SELECTOR = 4, 5, 6, 7, 8
 
-GROUP = 8
-"""Entries per group in the two-level symbol search (a flat model would otherwise walk ~n/2)."""
-
 _MASK: tuple[int, ...] = tuple((1 << i) - 1 for i in range(64))
-_SAME_LEADING: tuple[int, ...] = tuple(16 - x.bit_length() for x in range(0x10000))
-"""For L ^ H: how many leading bits L and H share (16 for L == H)."""
-_UNDERFLOW_RUN: tuple[int, ...] = tuple(15 - (t ^ 0x7FFF).bit_length() for t in range(0x8000))
-"""For L & ~H & 0x7FFF (top bits already differing): underflow shifts, i.e. leading 1 bits from bit 14."""
+_POW2: tuple[int, ...] = tuple(1 << i for i in range(64))
+
+
+def _renorm_tables() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Tables that give a whole renormalisation's shift count from L and the range R = H - L + 1.
+
+    Ordinary and underflow (E3) shifts both double R and move L modulo 0x8000 the same way
+    (L -> 2L mod 0x8000), and they stop once L < 0x8000 <= H and not (L >= 0x4000 and
+    H < 0xC000). With b = bitlen(R - 1) the count is one of 15 - b and 16 - b, and working
+    through the stop condition gives it in closed form:
+    ``shifts = 16 - bitlen((L & mask(b - 1)) + R - 1)``; after them L is ``(L << shifts) & 0x7FFF``
+    and R is ``R << shifts``. Index ``_RENORM_MASK`` by R, then ``_RENORM_SHIFTS`` by
+    ``(L & mask) + R``. (The test suite checks this against the bit-at-a-time loop.)
+    """
+    low_mask = tuple(_MASK[max(0, (r - 1).bit_length() - 1)] for r in range(0x10001))
+    shifts = (0, *(16 - (x - 1).bit_length() for x in range(1, 0x10001)))
+    return low_mask, shifts
+
+
+_RENORM_MASK, _RENORM_SHIFTS = _renorm_tables()
+_ONE: tuple[bytes, ...] = tuple(bytes((i,)) for i in range(256))
+"""One-byte strings, repeated to lay out a model's lookup table."""
+_STEP_RUN: tuple[bytes, ...] = tuple(bytes((i,)) * RESCALE_STEP for i in range(256))
+"""RESCALE_STEP copies of each symbol: what one update inserts into a lookup table."""
+_PLUS_STEP: tuple[int, ...] = tuple(range(RESCALE_STEP, RESCALE_LIMIT + 2 * RESCALE_STEP))
+"""``_PLUS_STEP[f] == f + RESCALE_STEP`` for every frequency a model can hold: the hot loop looks the
+sum up instead of computing it, which saves allocating a new int object per update."""
+_MINUS_ONE: tuple[int, ...] = (-1, *range(RESCALE_LIMIT + RESCALE_STEP))
+"""``_MINUS_ONE[t] == t - 1``, looked up for the same reason."""
 _TRAILER = b"\xff\x00\x00\x00\x00\x00"
 """Virtual bytes after a block: the 0xFF frame trailer other decoders append, then a few zeros
 for the coder's 16-bit look-ahead. Needing more than this means the block is truncated."""
@@ -90,23 +112,12 @@ def model_sizes(window_bits: int) -> tuple[int, ...]:
     return (64, 64, 64, 64, min(slots, 24), min(slots, 36), slots, 27, 7)
 
 
-def group_sums(freqs: list[int]) -> list[int]:
-    """Sums of consecutive runs of GROUP entries: symbol search skips whole runs with them."""
-    return [sum(freqs[i : i + GROUP]) for i in range(0, len(freqs), GROUP)]
-
-
-def rescale(freqs: list[int], syms: list[int], groups: list[int], shifts_left: list[int], model: int) -> int:
-    """Rescale one model in place (with its group sums) and return its new total frequency.
+def rescale(freqs: list[int], syms: list[int], shifts_left: list[int], model: int) -> int:
+    """Rescale one model in place and return its new total frequency.
 
     ``freqs``/``syms`` are the model's table in coding order; ``shifts_left[model]`` counts down
     to the next re-sort.
     """
-    total = _rescale(freqs, syms, shifts_left, model)
-    groups[:] = group_sums(freqs)
-    return total
-
-
-def _rescale(freqs: list[int], syms: list[int], shifts_left: list[int], model: int) -> int:
     n = len(freqs)
     shifts_left[model] -= 1
     if shifts_left[model]:
@@ -136,6 +147,66 @@ def _rescale(freqs: list[int], syms: list[int], shifts_left: list[int], model: i
     return sum(freqs)
 
 
+def lookup_table(freq_of: list[int], syms: list[int]) -> bytearray:
+    """A model's decoding table: byte ``p`` is the symbol whose cumulative-frequency range holds ``p``.
+
+    ``syms`` is the coding order and ``freq_of`` the frequency by symbol value. Entry ``j`` covers
+    ``[cum[j+1], cum[j])`` where ``cum[j]`` sums the frequencies of entries ``j..``, so the last
+    entry's run comes first; ``len(table)`` is the model's total frequency. Decoding a symbol is
+    then one index, its range start one ``find`` and its update one insertion, all done in C.
+    """
+    one = _ONE
+    return bytearray(b"".join([one[s] * freq_of[s] for s in reversed(syms)]))
+
+
+def rescale_symbols(freq_of: list[int], syms: list[int], shifts_left: list[int], model: int) -> int:
+    """:func:`rescale` for a model whose frequencies are kept by symbol value; returns the total."""
+    freqs = [freq_of[s] for s in syms]
+    total = rescale(freqs, syms, shifts_left, model)
+    for s, f in zip(syms, freqs, strict=True):
+        freq_of[s] = f
+    return total
+
+
+def rescale_cumulative(cum: list[int], syms: list[int], shifts_left: list[int], model: int) -> list[int]:
+    """:func:`rescale` for a model kept as cumulative frequencies ``cum[j]`` (sum of entries j..)."""
+    freqs = [a - b for a, b in zip(cum, [*cum[1:], 0], strict=True)]
+    rescale(freqs, syms, shifts_left, model)
+    below = 0
+    for j in range(len(freqs) - 1, -1, -1):
+        below += freqs[j]
+        cum[j] = below
+    return cum
+
+
+def rescale_table(
+    table: bytearray, freq_of: list[int], syms: list[int], shifts_left: list[int], model: int
+) -> None:
+    """Rescale a model kept as a lookup table plus frequencies by symbol value; rebuild the table.
+
+    The common case (halving, no re-sort) is :func:`rescale`'s loop fused with the table layout,
+    one pass instead of three: it runs every ~240 updates of every model.
+    """
+    if shifts_left[model] == 1:
+        rescale_symbols(freq_of, syms, shifts_left, model)
+        table[:] = lookup_table(freq_of, syms)
+        return
+    shifts_left[model] -= 1
+    one = _ONE
+    parts = []
+    old_below = 0
+    new_below = 0
+    for s in reversed(syms):
+        old_below += freq_of[s]
+        half = old_below >> 1
+        if half <= new_below:
+            half = new_below + 1
+        freq_of[s] = f = half - new_below
+        parts.append(one[s] * f)
+        new_below = half
+    table[:] = b"".join(parts)
+
+
 class QuantumDecoder:
     """Decode the CFDATA blocks of one Quantum folder, in order, keeping state between them."""
 
@@ -147,10 +218,18 @@ class QuantumDecoder:
         self.level = level  # compression effort only; decoding does not depend on it
         sizes = model_sizes(window_bits)
         starts = (0, 64, 128, 192, 0, 0, 0, 0, 0)
-        self._freqs: list[list[int]] = [[1] * n for n in sizes]
         self._syms: list[list[int]] = [list(range(s, s + n)) for s, n in zip(starts, sizes, strict=True)]
-        self._totals: list[int] = list(sizes)
-        self._groups: list[list[int]] = [group_sums(f) for f in self._freqs]
+        # Frequencies by symbol value. The literal models cover disjoint byte ranges, so they
+        # share one 256-entry list.
+        literal_freqs = [1] * 256
+        self._freqs: list[list[int]] = [literal_freqs] * LITERAL_MODELS + [
+            [1] * n for n in sizes[LITERAL_MODELS:]
+        ]
+        self._tables: list[bytearray] = [
+            lookup_table(f, s) for f, s in zip(self._freqs, self._syms, strict=True)
+        ]
+        self._selector_cum = [7, 6, 5, 4, 3, 2, 1]
+        """Cumulative frequencies of the selector's entries 0..6 (its search is unrolled: no table)."""
         self._shifts: list[int] = [REORDERS_FIRST] * len(sizes)
         self._history = bytearray()
         self._failed = False
@@ -193,12 +272,20 @@ class QuantumDecoder:
 
     # The hot loop keeps every piece of state in locals and inlines symbol decoding and
     # renormalisation (four copies: selector, literal, length, position): a call or an attribute
-    # lookup per symbol would dominate the run time in CPython.
+    # lookup per symbol would dominate the run time in CPython. What is left is mostly the cost
+    # of int operations, each of which allocates its result, so the loop also avoids them where a
+    # lookup does: f + RESCALE_STEP and 2**s come from tuples (_PLUS_STEP, _POW2), and output is
+    # counted down in chunks of at most 256 so the counter stays within the cached small ints.
     #
-    # Coder state is kept as L, H and D = C - L (the code value relative to L). A renormalising
-    # shift doubles D and appends one input bit whether it is an ordinary shift or an underflow
-    # (E3) shift, so a whole renormalisation is: n equal leading bits of L and H shifted out, then
-    # k underflow shifts, then D = D << (n + k) | next n + k bits. n and k come from tables.
+    # Coder state: L, the range R = H - L + 1 (symbol decoding needs only R and the code value
+    # relative to L), and one integer V holding that relative code value D in its high bits and
+    # the next bc unread input bits below it (V = D << bc | buffered bits). A renormalising shift
+    # doubles D and appends one input bit whether it is an ordinary or an underflow shift, so
+    # shifting D by s is just bc -= s; the shift count comes from two table lookups (see
+    # _renorm_tables). 0 <= D < R holds throughout, so every table index below is in range.
+    #
+    # Literal, length and position models are lookup tables (see lookup_table): the symbol is one
+    # index, its range start one find(), its update one 8-byte insertion.
     def _run(self, data: bytes, out_len: int) -> None:
         buf = data + _TRAILER + (b"\x00" if (len(data) + len(_TRAILER)) & 1 else b"")
         # The block as big-endian 16-bit words: one refill is one index.
@@ -208,285 +295,255 @@ class QuantumDecoder:
         lim = len(words)
         freqs = self._freqs
         syms = self._syms
-        totals = self._totals
-        groups = self._groups
+        tables = self._tables
         shifts = self._shifts
         mask = _MASK
-        same = _SAME_LEADING
-        under = _UNDERFLOW_RUN
+        pw = _POW2
+        rmask = _RENORM_MASK
+        rshift = _RENORM_SHIFTS
         pos_extra = POSITION_EXTRA
         pos_base = POSITION_BASE
         len_extra = LENGTH_EXTRA
         len_base = LENGTH_BASE
+        runs = _STEP_RUN
+        plus = _PLUS_STEP
+        minus1 = _MINUS_ONE
         limit = RESCALE_LIMIT
-        step = RESCALE_STEP
+        full = RESCALE_LIMIT - RESCALE_STEP  # a model bigger than this rescales after its update
         wsize = self.window_size
-        sf = freqs[SELECTOR]
         ss = syms[SELECTOR]
-        st = totals[SELECTOR]
-        lf = freqs[MATCH_LEN]
-        ls = syms[MATCH_LEN]
-        lt = totals[MATCH_LEN]
-        lg = groups[MATCH_LEN]
+        o0, o1, o2, o3, o4, o5, o6 = ss
+        st, c1, c2, c3, c4, c5, c6 = self._selector_cum
+        lb = tables[MATCH_LEN]
+        lfr = freqs[MATCH_LEN]
+        cf = freqs[0]  # shared by the literal models
+        lit_totals = [len(t) for t in tables[:LITERAL_MODELS]]  # (no closure over tables: a cell is slower)
         hist = self._history
-        emit = hist.append
         wp = len(hist)
         end = wp + out_len
         frame_end = wp + FRAME_SIZE  # a match may overshoot a short final block, never the frame
+        emit = hist.append
 
         # Coder restart: the frame's first 16 bits fill the code register.
         pos = 1
-        bb = 0
         bc = 0
         L = 0
-        H = 0xFFFF
-        D = words[0]
+        R = 0x10000
+        V = words[0]
 
-        while wp < end:
-            # ---- selector
-            r = H - L + 1
-            symf = ((D + 1) * st - 1) // r
-            acc = st
-            j = 0
-            while True:
-                fj = sf[j]
-                acc -= fj
-                j += 1
-                if acc <= symf:
-                    break
-            lo = acc * r // st
-            H = L + (acc + fj) * r // st - 1
-            L += lo
-            D -= lo
-            j -= 1
-            sel = ss[j]
-            sf[j] = fj + step
-            st += step
-            if st > limit:
-                st = rescale(sf, ss, groups[SELECTOR], shifts, SELECTOR)
-            n = same[L ^ H]
-            if n:
-                L = (L << n) & 0xFFFF
-                H = ((H << n) & 0xFFFF) | mask[n]
-            k = under[L & ~H & 0x7FFF]
-            if k:
-                L = ((L - 0x8000) << k) + 0x8000
-                H = ((H - 0x8000) << k) + 0x8000 + mask[k]
-                n += k
-            if n:
-                if bc < n:
+        left = out_len
+        while left > 0:
+            k = left if left < 256 else 256  # counted down in cached small ints: no allocation per byte
+            left -= k
+            while k > 0:
+                # ---- selector: 7 symbols, the cumulative frequencies in locals c1..c6 (st = total,
+                # 0 below c6) and the coding order in o0..o6, searched and updated by an unrolled
+                # if-chain (measured faster than a loop or a table). symf >= c exactly when
+                # D >= c * R // st, so the chain compares D with those scaled bounds, each computed
+                # only when reached, and the bounds found are the new range's ends.
+                D = V >> bc
+                if (t1 := c1 * R // st) <= D:
+                    sel = o0
+                    R -= t1
+                    lo = t1
+                elif (t2 := c2 * R // st) <= D:
+                    sel = o1
+                    R = t1 - t2
+                    lo = t2
+                    c1 = plus[c1]
+                elif (t3 := c3 * R // st) <= D:
+                    sel = o2
+                    R = t2 - t3
+                    lo = t3
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                elif (t4 := c4 * R // st) <= D:
+                    sel = o3
+                    R = t3 - t4
+                    lo = t4
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                    c3 = plus[c3]
+                elif (t5 := c5 * R // st) <= D:
+                    sel = o4
+                    R = t4 - t5
+                    lo = t5
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                    c3 = plus[c3]
+                    c4 = plus[c4]
+                elif (t6 := c6 * R // st) <= D:
+                    sel = o5
+                    R = t5 - t6
+                    lo = t6
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                    c3 = plus[c3]
+                    c4 = plus[c4]
+                    c5 = plus[c5]
+                else:
+                    sel = o6
+                    R = t6
+                    lo = 0
+                    c1 = plus[c1]
+                    c2 = plus[c2]
+                    c3 = plus[c3]
+                    c4 = plus[c4]
+                    c5 = plus[c5]
+                    c6 = plus[c6]
+                st = plus[st]
+                L += lo
+                V -= lo * pw[bc]
+                if st > limit:
+                    st, c1, c2, c3, c4, c5, c6 = rescale_cumulative(
+                        [st, c1, c2, c3, c4, c5, c6], ss, shifts, SELECTOR
+                    )
+                    o0, o1, o2, o3, o4, o5, o6 = ss
+                s = rshift[(L & rmask[R]) + R]
+                p = pw[s]
+                L *= p  # not masked: the next symbol's renormalisation only uses its low 15 bits
+                R *= p
+                if bc < s:
                     if pos >= lim:
                         raise CabDecompressError("Quantum block ends before its data")
-                    bb = (bb << 16) | words[pos]
+                    V = (V << 16) | words[pos]
                     pos += 1
                     bc += 16
-                bc -= n
-                D = (D << n) | (bb >> bc)
-                bb &= mask[bc]
+                bc -= s
 
-            if sel < 4:  # selectors 0-3 are literals (LITERAL_MODELS; a constant here, the hottest test)
-                # ---- literal
-                mf = freqs[sel]
-                mt = totals[sel]
-                mg = groups[sel]
-                r = H - L + 1
-                symf = ((D + 1) * mt - 1) // r
-                acc = mt
-                g = 0
-                while True:
-                    gs = mg[g]
-                    if acc - gs <= symf:
-                        break
-                    acc -= gs
-                    g += 1
-                j = g << 3
-                while True:
-                    fj = mf[j]
-                    acc -= fj
-                    j += 1
-                    if acc <= symf:
-                        break
-                lo = acc * r // mt
-                H = L + (acc + fj) * r // mt - 1
-                L += lo
-                D -= lo
-                j -= 1
-                ms = syms[sel]
-                emit(ms[j])
-                wp += 1
-                mf[j] = fj + step
-                mg[g] += step
-                mt += step
-                totals[sel] = rescale(mf, ms, mg, shifts, sel) if mt > limit else mt
-                n = same[L ^ H]
-                if n:
-                    L = (L << n) & 0xFFFF
-                    H = ((H << n) & 0xFFFF) | mask[n]
-                k = under[L & ~H & 0x7FFF]
-                if k:
-                    L = ((L - 0x8000) << k) + 0x8000
-                    H = ((H - 0x8000) << k) + 0x8000 + mask[k]
-                    n += k
-                if n:
-                    if bc < n:
+                if sel < 4:  # selectors 0-3 are literals (LITERAL_MODELS; a constant here, the hottest test)
+                    # ---- literal
+                    mb = tables[sel]
+                    mt = lit_totals[sel]
+                    sym = mb[((V >> bc) * mt + minus1[mt]) // R]  # symf = ((D + 1) * mt - 1) // R
+                    c = mb.find(sym)
+                    f = cf[sym]
+                    lo = c * R // mt
+                    R = (c + f) * R // mt - lo
+                    L += lo
+                    V -= lo * pw[bc]
+                    emit(sym)
+                    k -= 1
+                    cf[sym] = plus[f]
+                    if mt <= full:
+                        mb[c:c] = runs[sym]
+                        lit_totals[sel] = plus[mt]
+                    else:
+                        rescale_table(mb, cf, syms[sel], shifts, sel)
+                        lit_totals[sel] = len(mb)
+                    s = rshift[(L & rmask[R]) + R]
+                    p = pw[s]
+                    L = (L * p) & 0x7FFF
+                    R *= p
+                    if bc < s:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
-                        bb = (bb << 16) | words[pos]
+                        V = (V << 16) | words[pos]
                         pos += 1
                         bc += 16
-                    bc -= n
-                    D = (D << n) | (bb >> bc)
-                    bb &= mask[bc]
-                continue
+                    bc -= s
+                    continue
 
-            if sel == 6:
-                # ---- length slot of a long match, then its extra bits
-                r = H - L + 1
-                symf = ((D + 1) * lt - 1) // r
-                acc = lt
-                g = 0
-                while True:
-                    gs = lg[g]
-                    if acc - gs <= symf:
-                        break
-                    acc -= gs
-                    g += 1
-                j = g << 3
-                while True:
-                    fj = lf[j]
-                    acc -= fj
-                    j += 1
-                    if acc <= symf:
-                        break
-                lo = acc * r // lt
-                H = L + (acc + fj) * r // lt - 1
-                L += lo
-                D -= lo
-                j -= 1
-                slot = ls[j]
-                lf[j] = fj + step
-                lg[g] += step
-                lt += step
-                if lt > limit:
-                    lt = rescale(lf, ls, lg, shifts, MATCH_LEN)
-                n = same[L ^ H]
-                if n:
-                    L = (L << n) & 0xFFFF
-                    H = ((H << n) & 0xFFFF) | mask[n]
-                k = under[L & ~H & 0x7FFF]
-                if k:
-                    L = ((L - 0x8000) << k) + 0x8000
-                    H = ((H - 0x8000) << k) + 0x8000 + mask[k]
-                    n += k
-                if n:
-                    if bc < n:
+                if sel == 6:
+                    # ---- length slot of a long match, then its extra bits
+                    mt = len(lb)
+                    slot = lb[((V >> bc) * mt + minus1[mt]) // R]
+                    c = lb.find(slot)
+                    f = lfr[slot]
+                    lo = c * R // mt
+                    R = (c + f) * R // mt - lo
+                    L += lo
+                    V -= lo * pw[bc]
+                    lfr[slot] = plus[f]
+                    if mt <= full:
+                        lb[c:c] = runs[slot]
+                    else:
+                        rescale_table(lb, lfr, syms[MATCH_LEN], shifts, MATCH_LEN)
+                    s = rshift[(L & rmask[R]) + R]
+                    p = pw[s]
+                    L = (L * p) & 0x7FFF
+                    R *= p
+                    if bc < s:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
-                        bb = (bb << 16) | words[pos]
+                        V = (V << 16) | words[pos]
                         pos += 1
                         bc += 16
-                    bc -= n
-                    D = (D << n) | (bb >> bc)
-                    bb &= mask[bc]
-                e = len_extra[slot]
+                    bc -= s
+                    e = len_extra[slot]
+                    if e:
+                        if bc < e:
+                            if pos >= lim:
+                                raise CabDecompressError("Quantum block ends before its data")
+                            V = (V << 16) | words[pos]
+                            pos += 1
+                            bc += 16
+                        bc -= e
+                        length = len_base[slot] + ((V >> bc) & mask[e]) + 5
+                        V = ((V >> (bc + e)) << bc) | (V & mask[bc])  # drop the e raw bits
+                    else:
+                        length = len_base[slot] + 5
+                    m = MATCH_POS
+                else:
+                    length = sel - 1  # selector 4 -> 3 bytes, 5 -> 4 bytes
+                    m = sel
+
+                # ---- position slot, then its extra bits
+                mb = tables[m]
+                mfr = freqs[m]
+                mt = len(mb)
+                slot = mb[((V >> bc) * mt + minus1[mt]) // R]
+                c = mb.find(slot)
+                f = mfr[slot]
+                lo = c * R // mt
+                R = (c + f) * R // mt - lo
+                L += lo
+                V -= lo * pw[bc]
+                mfr[slot] = plus[f]
+                if mt <= full:
+                    mb[c:c] = runs[slot]
+                else:
+                    rescale_table(mb, mfr, syms[m], shifts, m)
+                s = rshift[(L & rmask[R]) + R]
+                L = (L * pw[s]) & 0x7FFF
+                R *= pw[s]
+                if bc < s:
+                    if pos >= lim:
+                        raise CabDecompressError("Quantum block ends before its data")
+                    V = (V << 16) | words[pos]
+                    pos += 1
+                    bc += 16
+                bc -= s
+                e = pos_extra[slot]
                 if e:
-                    if bc < e:
+                    while bc < e:
                         if pos >= lim:
                             raise CabDecompressError("Quantum block ends before its data")
-                        bb = (bb << 16) | words[pos]
+                        V = (V << 16) | words[pos]
                         pos += 1
                         bc += 16
                     bc -= e
-                    length = len_base[slot] + (bb >> bc) + 5
-                    bb &= mask[bc]
+                    offset = pos_base[slot] + ((V >> bc) & mask[e]) + 1
+                    V = ((V >> (bc + e)) << bc) | (V & mask[bc])  # drop the e raw bits
                 else:
-                    length = len_base[slot] + 5
-                m = MATCH_POS
-            else:
-                length = sel - 1  # selector 4 -> 3 bytes, 5 -> 4 bytes
-                m = sel
+                    offset = pos_base[slot] + 1
 
-            # ---- position slot, then its extra bits
-            mf = freqs[m]
-            mt = totals[m]
-            mg = groups[m]
-            r = H - L + 1
-            symf = ((D + 1) * mt - 1) // r
-            acc = mt
-            g = 0
-            while True:
-                gs = mg[g]
-                if acc - gs <= symf:
-                    break
-                acc -= gs
-                g += 1
-            j = g << 3
-            while True:
-                fj = mf[j]
-                acc -= fj
-                j += 1
-                if acc <= symf:
-                    break
-            lo = acc * r // mt
-            H = L + (acc + fj) * r // mt - 1
-            L += lo
-            D -= lo
-            j -= 1
-            ms = syms[m]
-            slot = ms[j]
-            mf[j] = fj + step
-            mg[g] += step
-            mt += step
-            totals[m] = rescale(mf, ms, mg, shifts, m) if mt > limit else mt
-            n = same[L ^ H]
-            if n:
-                L = (L << n) & 0xFFFF
-                H = ((H << n) & 0xFFFF) | mask[n]
-            k = under[L & ~H & 0x7FFF]
-            if k:
-                L = ((L - 0x8000) << k) + 0x8000
-                H = ((H - 0x8000) << k) + 0x8000 + mask[k]
-                n += k
-            if n:
-                if bc < n:
-                    if pos >= lim:
-                        raise CabDecompressError("Quantum block ends before its data")
-                    bb = (bb << 16) | words[pos]
-                    pos += 1
-                    bc += 16
-                bc -= n
-                D = (D << n) | (bb >> bc)
-                bb &= mask[bc]
-            e = pos_extra[slot]
-            if e:
-                while bc < e:
-                    if pos >= lim:
-                        raise CabDecompressError("Quantum block ends before its data")
-                    bb = (bb << 16) | words[pos]
-                    pos += 1
-                    bc += 16
-                bc -= e
-                offset = pos_base[slot] + (bb >> bc) + 1
-                bb &= mask[bc]
-            else:
-                offset = pos_base[slot] + 1
+                # ---- copy the match
+                wp = len(hist)
+                src = wp - offset
+                if src < 0 or offset > wsize:
+                    raise CabDecompressError(
+                        f"Quantum match {offset} bytes back, before the start of the folder data or the window"
+                    )
+                if wp + length > frame_end:
+                    raise CabDecompressError("Quantum match runs past the end of the frame (frame overrun)")
+                if offset >= length:
+                    hist += hist[src : src + length]
+                else:
+                    hist += (hist[src:wp] * (length // offset + 1))[:length]
+                k -= length
+            left += k  # a final match may overshoot: k < 0
 
-            # ---- copy the match
-            src = wp - offset
-            if src < 0 or offset > wsize:
-                raise CabDecompressError(
-                    f"Quantum match {offset} bytes back, before the start of the folder data or the window"
-                )
-            if wp + length > frame_end:
-                raise CabDecompressError("Quantum match runs past the end of the frame (frame overrun)")
-            if offset >= length:
-                hist += hist[src : src + length]
-            else:
-                hist += (hist[src:wp] * (length // offset + 1))[:length]
-            wp += length
-
-        if wp > end:
-            del hist[end:]  # bytes a final match produced beyond the block are not output
-        totals[SELECTOR] = st
-        totals[MATCH_LEN] = lt
+        del hist[end:]  # bytes a final match produced beyond the block
+        self._selector_cum = [st, c1, c2, c3, c4, c5, c6]
         self._read_bits = pos * 16 - bc
