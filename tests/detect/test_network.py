@@ -123,3 +123,53 @@ def test_match_destination_prefers_literal_ip_then_name() -> None:
     assert match_destination([("fs01", None)], row, "ws", {}) == ("fs01", "name")
     assert match_destination([("10.0.0.1", "10.0.0.1")], row, "ws", {}) == ("10.0.0.1", "ip")
     assert match_destination([("fs02", None)], row, "ws", {}) is None
+
+
+def _fleetlike() -> list[dict[str, Any]]:
+    """Two hosts, jobs at several times, SMB/WebClient traffic inside and outside their windows,
+    a DNS answer, and a renamed copy with its own connection."""
+    evs: list[dict[str, Any]] = []
+    for i, (host, delta) in enumerate([("WS01", 0), ("WS01", 30), ("WS01", 600), ("WS02", 5), ("WS02", 4000)]):
+        evs.append(proc(rf"makecab.exe \\fs0{i}\pub\a.exe C:\Users\Public\a{i}.cab", Computer=host,
+                        ProcessGuid=f"{{job{i}}}", UtcTime=at(delta)))
+        evs.append(smb(delta + 20, host=f"fs0{i}.corp.example.com", Computer=host))
+        evs.append(smb(delta + 90, host=f"fs0{i}.corp.example.com", ip="10.8.8.8", Computer=host))  # too late
+    evs.append({"EventID": 22, "Computer": "WS02", "QueryName": "fs03.corp.example.com", "QueryResults": "10.7.7.7;",
+                "UtcTime": at(4)})
+    evs.append(smb(8, host=None, ip="10.7.7.7", Computer="WS02"))
+    evs.append(proc(r"C:\Temp\m.exe C:\d\a.txt C:\d\a.cab", image=r"C:\Temp\m.exe", OriginalFileName="makecab.exe",
+                    ProcessGuid="{r}", UtcTime=at(0)))
+    evs.append({"EventID": 3, "Computer": "WS01", "Image": r"C:\Temp\m.exe", "ProcessGuid": "{r}",
+                "DestinationIp": "203.0.113.9", "DestinationPort": 8443, "UtcTime": at(1)})
+    return evs
+
+
+def _summary(alerts: list[Any]) -> list[tuple[Any, ...]]:
+    return sorted((a.id, a.rule.slug, a.score, tuple(a.event_uids), a.extra.get("network_match")) for a in alerts)
+
+
+def test_coarser_query_ranges_and_subqueries_give_the_same_alerts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The network query may fetch a superset (merged windows, one span, GUID subqueries):
+    the exact join in Python must make the alerts identical."""
+    import cabhunt.detect.network as net
+
+    store = make_store(_fleetlike())
+    precise = _summary(detect(store))
+    assert {s for _, s, *_ in precise} >= {"makecab_download_cab", "makecab_network"}
+    assert sum(1 for *_, m in precise if m == "correlated") >= 3
+    for windows, literals, names in [(1, 500, 50), (0, 500, 50), (64, 0, 0)]:
+        monkeypatch.setattr(net, "MAX_WINDOWS", windows)
+        monkeypatch.setattr(net, "MAX_LITERALS", literals)
+        monkeypatch.setattr(net, "MAX_NAMES", names)
+        assert _summary(detect(store)) == precise
+
+
+def test_time_range_limits_direct_and_correlated_connections() -> None:
+    store = make_store(_fleetlike())
+    since = datetime(2026, 3, 2, 10, 0, 55)
+    until = datetime(2026, 3, 2, 10, 11, 0)
+    inside = [a for a in detect(store, since=since, until=until) if a.rule.slug.endswith("network")]
+    everything = [a for a in detect(store) if a.rule.slug.endswith("network")]
+    assert 0 < len(inside) < len(everything)
+    for a in inside:
+        assert "2026-03-02T10:00:55" <= a.timestamp <= "2026-03-02T10:12:00.000Z"

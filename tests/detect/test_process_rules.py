@@ -132,3 +132,15 @@ def test_security_4688_is_process_creation() -> None:
     [a] = _alerts(ev)
     assert "source.smb" in a.finding_ids()
     assert _alerts(dict(ev, EventID=4689)) == []  # process exit is not a creation
+
+
+def test_warm_up_loads_what_detection_needs(monkeypatch: Any) -> None:
+    import sys
+
+    from cabhunt.detect import warm_up
+    from cabhunt.rules import cache
+
+    monkeypatch.setattr(cache, "_memo", {})
+    warm_up()
+    assert cache._memo and "cabhunt.windows" in sys.modules and "cabhunt.detect.network" in sys.modules
+    warm_up()  # again: nothing to do, no error

@@ -37,6 +37,27 @@ class DetectSummary:
         }
 
 
+def warm_up() -> None:
+    """Do detection's one-time work ahead of it: import its modules (with ``cabhunt.windows``
+    and the Ibis result converter, which pulls in pandas) and load the compiled rules.
+
+    About a quarter of a second that otherwise lands on the first detection query. Meant for a
+    background thread started while ingest runs (DuckDB releases the GIL there); safe to call
+    more than once, and a failure here only means the work happens later, in :func:`detect`.
+    """
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        import ibis.backends.duckdb.converter  # noqa: F401
+
+        import cabhunt.detect.engine
+        import cabhunt.detect.network
+        import cabhunt.windows  # noqa: F401
+        from cabhunt.rules.cache import compiled_rules
+
+        compiled_rules()
+
+
 def detect(
     store: Any,
     *,
@@ -57,24 +78,30 @@ def detect_with_summary(
     supporting: bool = True,
 ) -> tuple[list[Alert], DetectSummary]:
     from cabhunt.detect.engine import flag_counts, flagged_rows
-    from cabhunt.detect.network import network_alerts
+    from cabhunt.detect.network import cab_maker_predicate, network_alerts
     from cabhunt.detect.process_rules import NET_USE_FLAG, mappings_from_rows, net_use_predicate, verify
-    from cabhunt.rules.compiler import compile_rule
-    from cabhunt.rules.loader import PLAYBOOK_SLUGS, load_rules
+    from cabhunt.rules.cache import compiled_rules
+    from cabhunt.rules.loader import PLAYBOOK_SLUGS
 
     events = store.events()
-    rules = {r.slug: r for r in load_rules()}
+    rules = compiled_rules()
     summary = DetectSummary()
-    predicates: dict[str, Any] = {slug: compile_rule(rules[slug]) for slug in PLAYBOOK_SLUGS}
+    predicates: dict[str, Any] = {slug: rules[slug].condition for slug in PLAYBOOK_SLUGS}
     predicates[NET_USE_FLAG] = net_use_predicate
-    rows = flagged_rows(events, predicates, since=since, until=until)
+    rows = flagged_rows(
+        events,
+        predicates,
+        since=since,
+        until=until,
+        marks={"cab_maker": cab_maker_predicate},
+    )
     matched: dict[str, list[dict[str, Any]]] = {
         slug: [r for r in rows if r.get(f"m__{slug}")] for slug in predicates
     }
     for slug in PLAYBOOK_SLUGS:
         summary.prefilter_matches[slug] = len(matched[slug])
     if supporting:
-        others = {slug: compile_rule(rule) for slug, rule in rules.items() if slug not in PLAYBOOK_SLUGS}
+        others = {slug: rule.condition for slug, rule in rules.items() if slug not in PLAYBOOK_SLUGS}
         summary.supporting = flag_counts(events, others, since=since, until=until)
 
     mappings = mappings_from_rows(matched[NET_USE_FLAG])
@@ -82,11 +109,7 @@ def detect_with_summary(
     summary.process_jobs = len(verified)
     alerts = [v.alert for v in verified if v.alert is not None]
     summary.verified_benign = sum(1 for v in verified if v.alert is None)
-    alerts.extend(
-        network_alerts(
-            events, rules, matched, verified, since=since, until=until, net=net
-        )
-    )
+    alerts.extend(network_alerts(events, rules, rows, verified, since=since, until=until, net=net))
     alerts.sort(key=lambda a: (a.timestamp, a.rule.slug, a.id))
     for a in alerts:
         summary.alerts[a.rule.slug] = summary.alerts.get(a.rule.slug, 0) + 1

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cabhunt.model import Alert, RuleRef
+
+
+class RuleIdentity(Protocol):
+    """What an alert needs of its rule (a compiled or a pySigma-loaded rule both have it)."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
+
 
 _SYSTEM_DIRS = re.compile(r"^[a-z]:\\windows\\(system32|syswow64|winsxs)\\", re.IGNORECASE)
 
@@ -104,8 +118,8 @@ def process_doc(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def new_alert(rule: Any, row: dict[str, Any], techniques: list[str]) -> Alert:
-    """An alert skeleton for ``rule`` (a LoadedRule) anchored on ``row``."""
+def new_alert(rule: RuleIdentity, row: dict[str, Any], techniques: list[str]) -> Alert:
+    """An alert skeleton for ``rule`` anchored on ``row``."""
     return Alert(
         timestamp=iso_ms(row.get("ts")),
         rule=RuleRef(id=rule.rule_id, name=rule.name, slug=rule.slug, uuid=rule.uuid),

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.detect.common import new_alert
-from cabhunt.detect.engine import DETECT_COLUMNS, fetch, time_filter
+from cabhunt.detect.common import RuleIdentity, new_alert
+from cabhunt.detect.engine import ROW_COLUMNS, any_of, naive, scan, time_condition, time_filter
 from cabhunt.detect.process_rules import Verified, semantic_findings
 from cabhunt.detect.scoring_seed import score_alert, weight
 from cabhunt.model import Alert, Finding
@@ -28,29 +29,69 @@ from cabhunt.model import Alert, Finding
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from cabhunt.rules.loader import LoadedRule
     from cabhunt.windows import NetworkConfig
 
 WINDOW = timedelta(seconds=60)
 DNS_LOOKBACK = timedelta(minutes=10)
-MAX_LITERAL_ANCHORS = 500  # above this, an IN list costs more to compile than the join saves
+MAX_LITERALS = 500  # above this, an IN list costs more to compile than a subquery
+MAX_WINDOWS = 64  # correlation windows spelled out in the query; beyond, coarser ranges
+# What the correlation reads of a candidate connection or a DNS answer.
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "event_uid",
+    "ts",
+    "host_name",
+    "event_code",
+    "process_executable",
+    "process_name",
+    "process_command_line",
+    "destination_ip",
+    "destination_port",
+    "destination_domain",
+    "dns_question_name",
+    "dns_answers",
+)
+MAX_NAMES = 50  # named hosts the DNS lookup is narrowed to; beyond, all answers on the hosts
 STEP = "network"
 MAKER_RULE = {"makecab": "makecab_network", "diantz": "diantz_network"}
 _STANDARD_PORTS = {80, 443, 445}
-_CAB_MAKERS = ("makecab.exe", "diantz.exe")
+_MAKER_IMAGE = r"(?:^|\\)(?:makecab|diantz)\.exe\z"  # endswith \makecab.exe / \diantz.exe, or equal
+_MAKER_NAME = r"^(?:makecab|diantz)\.exe\z"  # equal to makecab.exe / diantz.exe
 _URL_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://([^/:@\s]+)", re.IGNORECASE)
 
 
 def cab_maker_predicate(t: ir.Table) -> ir.BooleanValue:
-    """Process events of makecab/diantz by image name or OriginalFileName."""
-    name = t.process_executable.lower()
-    ofn = t.process_pe_original_file_name.lower()
-    by_image = name.endswith("\\makecab.exe") | name.endswith("\\diantz.exe") | name.isin(list(_CAB_MAKERS))
-    return (by_image.fill_null(False) | ofn.isin(list(_CAB_MAKERS)).fill_null(False)) & t.event_code.isin([1, 4688])
+    """Process events of makecab/diantz by image name or OriginalFileName.
+
+    Each column is tested with one regular expression on its lowercased value (``\\makecab.exe``
+    or ``\\diantz.exe`` at the end of the image, or the bare name): lowercasing is what a string
+    test costs, so doing it once per column matters on a scan of every process event. NULL
+    where the columns are missing (false in a WHERE, falsy as a flag).
+    """
+    by_image = t.process_executable.lower().re_search(_MAKER_IMAGE)
+    by_ofn = t.process_pe_original_file_name.lower().re_search(_MAKER_NAME)
+    # The cheap event-code test first: the engine evaluates the rest only on process events.
+    return t.event_code.isin([1, 4688]) & (by_ofn | by_image)
+
+
+def maker_connections(events: ir.Table, since: datetime | None, until: datetime | None) -> set[tuple[str, str]]:
+    """(host, ProcessGuid) of the connections (EID 3, in the time range) of cabinet-maker processes.
+
+    A semi-join (``IN (SELECT ...)``) finds the connections of renamed copies (EID 3 carries no
+    OriginalFileName, the EID 1 of the same GUID does). It is a query of its own returning two
+    narrow columns: inside the rules' scan it would drag every connection event, with all the
+    columns detection reads, through the join.
+    """
+    from cabhunt import query
+
+    makers = events.filter(cab_maker_predicate(events)).process_entity_id
+    t = time_filter(events, since, until)
+    conns = t.filter((t.event_code == 3) & t.process_entity_id.notnull() & t.process_entity_id.isin(makers))
+    rows = query.rows(conns.select("host_name", "process_entity_id"))  # few rows: deduplicated here
+    return {(str(r["host_name"]), str(r["process_entity_id"])) for r in rows if r["host_name"] is not None}
 
 
 def _candidates(t: ir.Table) -> ir.BooleanValue:
-    """Connections/processes Windows makes on a cabinet maker's behalf."""
+    """Connections/processes Windows makes on a cabinet maker's behalf (NULL counts as no)."""
     pname = t.process_name.lower()
     system = (t.process_pid == 4) | (pname == "system") | (t.process_executable.lower() == "system")
     eid3 = (t.event_code == 3) & (t.event_provider == "sysmon")
@@ -61,76 +102,208 @@ def _candidates(t: ir.Table) -> ir.BooleanValue:
         & (pname == "rundll32.exe")
         & t.process_command_line.lower().contains("davsetcookie")
     )
-    return (smb | webclient | dav).fill_null(False)
+    return smb | webclient | dav
+
+
+@dataclass
+class Anchor:
+    """A cabinet-maker process the correlation window starts at."""
+
+    uid: str
+    host: str  # lowercased
+    ts: datetime
+    named: list[tuple[str, str | None]]
+
+
+@dataclass
+class NetworkRows:
+    """What the network step's one query returns, split by why each row was wanted."""
+
+    conns: list[dict[str, Any]] = field(default_factory=list)  # connections of cabinet-maker GUIDs
+    procs: list[dict[str, Any]] = field(default_factory=list)  # cabinet makers of those connections
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # traffic on a maker's behalf
+    dns: list[dict[str, Any]] = field(default_factory=list)  # name answers on the anchors' hosts
+
+
+def network_rows(
+    events: ir.Table,
+    conn_guids: Iterable[str],
+    anchors: list[Anchor],
+    since: datetime | None,
+    until: datetime | None,
+) -> NetworkRows:
+    """One query for everything the network rules still need once the rule matches are known.
+
+    - the connections (in the time range) of the cabinet-maker GUIDs ``conn_guids`` and those
+      makers' process creations (any time);
+    - correlation candidates (``_candidates``) on an anchor's host within its window (merged
+      windows, coarser ranges beyond :data:`MAX_WINDOWS`; the exact window is applied in Python);
+    - DNS answers on the anchors' hosts from ``DNS_LOOKBACK`` before the first anchor, for the
+      names the jobs use.
+    """
+    guids = sorted(set(conn_guids))
+    if not guids and not anchors:
+        return NetworkRows()
+    flags = {
+        "m__maker": cab_maker_predicate(events),
+        "m__cand": _candidates(events),
+        "m__dns": events.dns_question_name.notnull(),
+    }
+
+    def where(t: ir.Table) -> ir.BooleanValue:
+        branches = []
+        if guids:
+            if len(guids) <= MAX_LITERALS:
+                conn_in = proc_in = t.process_entity_id.isin(guids)
+            else:  # subqueries: the makers' GUIDs, and the GUIDs of connections in range
+                conn_in = t.process_entity_id.isin(events.filter(cab_maker_predicate(events)).process_entity_id)
+                proc_in = t.process_entity_id.isin(_conn_guids(events, since, until))
+            conn = (t.event_code == 3) & conn_in
+            limit = time_condition(t, since, until)
+            branches.append(conn if limit is None else conn & limit)
+            branches.append(proc_in & t.m__maker)
+        if anchors:
+            host = t.host_name.lower()
+            cand = _window_condition(t, host, anchors) & t.m__cand
+            limit = time_condition(t, since, until if until is None else until + WINDOW)
+            branches.append(cand if limit is None else cand & limit)
+            first = min(a.ts for a in anchors)
+            last = max(a.ts for a in anchors)
+            dns = (
+                t.m__dns
+                & t.ts.between(first - DNS_LOOKBACK, last + WINDOW)
+                & host.isin(sorted({a.host for a in anchors}))
+            )
+            names = sorted({h for a in anchors for h, _ in a.named})
+            if names and len(names) <= MAX_NAMES:
+                qname = t.dns_question_name.lower()
+                dns = dns & any_of([qname.startswith(n) for n in names])
+            branches.append(dns)
+        return any_of(branches)
+
+    out = NetworkRows()
+    columns = tuple(dict.fromkeys((*ROW_COLUMNS, *CANDIDATE_COLUMNS))) if guids else CANDIDATE_COLUMNS
+    wanted = set(guids)
+    for r in scan(events, columns, flags, where):
+        maker, cand, dns_row = r.pop("m__maker"), r.pop("m__cand"), r.pop("m__dns")
+        if r.get("process_entity_id") in wanted:
+            if maker:
+                out.procs.append(r)
+            if r.get("event_code") == 3 and _within(r.get("ts"), since, until, timedelta(0)):
+                out.conns.append(r)
+        if cand and anchors and _within(r.get("ts"), since, until, WINDOW):
+            out.candidates.append(r)
+        if dns_row and anchors:
+            out.dns.append(r)
+    return out
+
+
+def _within(ts: datetime | None, since: datetime | None, until: datetime | None, slack: timedelta) -> bool:
+    """``since <= ts <= until + slack``: a branch's time limit, for rows another branch fetched."""
+    if ts is None:
+        return False
+    if since is not None and ts < naive(since):
+        return False
+    return until is None or ts <= naive(until) + slack
+
+
+def _conn_guids(events: ir.Table, since: datetime | None, until: datetime | None) -> Any:
+    """Subquery of connection GUIDs (when there are too many to list)."""
+    t = time_filter(events, since, until)
+    return t.filter((t.event_code == 3) & t.process_entity_id.notnull()).process_entity_id
+
+
+def _window_condition(t: ir.Table, host: Any, anchors: list[Anchor]) -> ir.BooleanValue:
+    """Rows on an anchor's host within [start, start + WINDOW] of one of its anchors (a superset)."""
+    spans: dict[str, list[list[datetime]]] = {}
+    for a in sorted(anchors, key=lambda a: (a.host, a.ts)):
+        runs = spans.setdefault(a.host, [])
+        if runs and a.ts <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], a.ts + WINDOW)
+        else:
+            runs.append([a.ts, a.ts + WINDOW])
+    if sum(len(r) for r in spans.values()) > MAX_WINDOWS:  # one span per host
+        spans = {h: [[r[0][0], r[-1][1]]] for h, r in spans.items()}
+    if len(spans) > MAX_WINDOWS:  # one span for all hosts
+        lo = min(r[0][0] for r in spans.values())
+        hi = max(r[-1][1] for r in spans.values())
+        return t.ts.between(lo, hi) & host.isin(sorted(spans))
+    # Time first: the engine lowercases the host name only of rows inside a window.
+    return any_of(
+        [any_of([t.ts.between(lo, hi) for lo, hi in runs]) & (host == h) for h, runs in spans.items()]
+    )
 
 
 def direct_connections(
-    events: ir.Table,
+    rows: list[dict[str, Any]],
     matched: list[dict[str, Any]],
-    since: datetime | None,
-    until: datetime | None,
+    procs: list[dict[str, Any]],
 ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """EID 3 rows of a cabinet maker, each with its process-creation row when one is stored.
 
-    The Sigma rule finds connections by image name; an equality join on (host, ProcessGuid) with
-    the cabinet makers' process creations adds those of renamed copies (EID 3 carries no
-    OriginalFileName, the EID 1 of the same GUID does). The join is one query whatever the
-    number of cabinet-maker processes in the store.
+    The Sigma rules' matches (``matched``, by image name) are kept whatever; the other
+    connection rows (``rows``: those of cabinet-maker GUIDs) count when a cabinet maker's
+    process creation on the same host has their GUID (an equality join on host and
+    ProcessGuid, done here on the few rows).
     """
-    ev = time_filter(events, since, until)
-    procs = events.filter(cab_maker_predicate(events))
-    procs = procs.select(**{f"p__{c}": procs[c] for c in DETECT_COLUMNS})
-    conns = ev.filter((ev.event_code == 3) & ev.process_entity_id.notnull())
-    joined = conns.join(
-        procs, [conns.host_name == procs.p__host_name, conns.process_entity_id == procs.p__process_entity_id]
-    )
-    rows: dict[str, dict[str, Any]] = {r["event_uid"]: r for r in matched}
+    proc_of_key: dict[tuple[str, str], dict[str, Any]] = {}
+    for p in procs:  # time order: a later creation with the same GUID wins
+        if p.get("host_name") is not None and p.get("process_entity_id") is not None:
+            proc_of_key[(p["host_name"], p["process_entity_id"])] = p
+    out: dict[str, dict[str, Any]] = {r["event_uid"]: r for r in matched}
     proc_of: dict[str, dict[str, Any]] = {}
-    pcols = tuple(f"p__{c}" for c in DETECT_COLUMNS)
-    for r in fetch(joined.select(*DETECT_COLUMNS, *pcols), (*DETECT_COLUMNS, *pcols)):
-        proc_of[r["event_uid"]] = {c: r.pop(f"p__{c}") for c in DETECT_COLUMNS}
-        rows[r["event_uid"]] = r
-    ordered = sorted(rows.values(), key=lambda x: (x.get("ts") or datetime.min, x["event_uid"]))
-    return [(row, proc_of.get(row["event_uid"])) for row in ordered]
+    for r in rows:
+        if r.get("event_code") != 3 or r.get("process_entity_id") is None or r.get("host_name") is None:
+            continue
+        creation = proc_of_key.get((r["host_name"], r["process_entity_id"]))
+        if creation is None:
+            continue
+        proc_of[r["event_uid"]] = _plain(creation)
+        out[r["event_uid"]] = r
+    ordered = sorted(out.values(), key=lambda x: (x.get("ts") or datetime.min, x["event_uid"]))
+    return [(_plain(row), proc_of.get(row["event_uid"])) for row in ordered]
 
 
-def correlated_candidates(
-    events: ir.Table, anchors: Iterable[str], since: datetime | None, until: datetime | None
-) -> list[dict[str, Any]]:
-    """(anchor uid, candidate row) pairs within the sliding window, for the given anchor uids."""
-    wanted = sorted(set(anchors))
-    if not wanted:
-        return []
-    anchor_filter = cab_maker_predicate(events)
-    if len(wanted) <= MAX_LITERAL_ANCHORS:  # else join every cabinet maker and keep ours below
-        anchor_filter = anchor_filter & events.event_uid.isin(wanted)
-    a = events.filter(anchor_filter).select(a_uid=events.event_uid, a_host=events.host_name.lower(), a_ts=events.ts)
-    ev = time_filter(events, since, until if until is None else until + WINDOW)
-    c = ev.filter(_candidates(ev))
-    joined = c.join(
-        a,
-        [c.host_name.lower() == a.a_host, c.ts >= a.a_ts, c.ts <= a.a_ts + WINDOW],
-    )
-    cols = (*DETECT_COLUMNS, "a_uid", "a_ts")
-    keep = set(wanted)
-    return [r for r in fetch(joined.select(*DETECT_COLUMNS, "a_uid", "a_ts"), cols) if r["a_uid"] in keep]
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """The row's event columns (without the scan's rule flags)."""
+    return {c: row.get(c) for c in ROW_COLUMNS}
 
 
-def dns_answers(events: ir.Table, hosts: Iterable[str], start: datetime, end: datetime) -> dict[tuple[str, str], list[tuple[datetime, set[str]]]]:
-    """EID 22 (and Zeek DNS) answers on those hosts: (host, name) -> [(ts, ips)]."""
-    wanted = sorted({h.lower() for h in hosts if h})
-    if not wanted:
-        return {}
-    t = events.filter(
-        events.dns_question_name.notnull()
-        & events.host_name.lower().isin(wanted)
-        & (events.ts >= start - DNS_LOOKBACK)
-        & (events.ts <= end)
-    )
+def correlated_candidates(anchors: list[Anchor], candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """(anchor uid, candidate row) pairs within the sliding window: the candidate is on the
+    anchor's host and ``start <= t <= start + WINDOW``; in candidate time order."""
+    by_host: dict[str, list[Anchor]] = {}
+    for a in sorted(anchors, key=lambda a: (a.ts, a.uid)):
+        by_host.setdefault(a.host, []).append(a)
+    pairs: list[dict[str, Any]] = []
+    for c in candidates:  # already in (ts, event_uid) order
+        ts = c.get("ts")
+        host = c.get("host_name")
+        if ts is None or host is None:
+            continue
+        for a in by_host.get(str(host).lower(), []):
+            if a.ts <= ts <= a.ts + WINDOW:
+                pairs.append({**c, "a_uid": a.uid, "a_ts": a.ts})
+    return pairs
+
+
+def dns_answers(
+    rows: Iterable[dict[str, Any]], hosts: Iterable[str], start: datetime, end: datetime
+) -> dict[tuple[str, str], list[tuple[datetime, set[str]]]]:
+    """EID 22 (and Zeek DNS) answers on those hosts between ``start - DNS_LOOKBACK`` and ``end``:
+    (host, name) -> [(ts, ips)]."""
+    wanted = {h.lower() for h in hosts if h}
+    lo = start - DNS_LOOKBACK
     out: dict[tuple[str, str], list[tuple[datetime, set[str]]]] = {}
-    for r in fetch(t, ("event_uid", "ts", "host_name", "dns_question_name", "dns_answers")):
+    for r in rows:
+        host = r.get("host_name")
+        ts = r.get("ts")
+        if r.get("dns_question_name") is None or host is None or ts is None:
+            continue
+        if str(host).lower() not in wanted or not lo <= ts <= end:
+            continue
         name = str(r["dns_question_name"]).lower().rstrip(".")
-        out.setdefault((str(r["host_name"]).lower(), name), []).append((r["ts"], parse_answers(r["dns_answers"])))
+        out.setdefault((str(host).lower(), name), []).append((ts, parse_answers(r["dns_answers"])))
     return out
 
 
@@ -224,7 +397,7 @@ def _summary(row: dict[str, Any]) -> str:
 
 
 def _network_alert(
-    rule: LoadedRule,
+    rule: RuleIdentity,
     anchor: dict[str, Any],
     conn: dict[str, Any],
     dest: dict[str, Any],
@@ -247,22 +420,33 @@ def _network_alert(
 
 def network_alerts(
     events: ir.Table,
-    rules: Mapping[str, LoadedRule],
-    matched_by_slug: Mapping[str, list[dict[str, Any]]],
+    rules: Mapping[str, RuleIdentity],
+    rows: list[dict[str, Any]],
     verified: list[Verified],
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     net: NetworkConfig | None = None,
 ) -> list[Alert]:
-    """Direct and correlated network alerts."""
+    """Direct and correlated network alerts.
+
+    ``rows`` are the detection scan's rows (rule flags ``m__<slug>``, the ``m__cab_maker``
+    mark); ``rules`` maps slugs to rule identities.
+    """
     from cabhunt.windows import analyze_job, cab_maker
 
     by_uid = {v.row["event_uid"]: v for v in verified if v.row.get("event_uid")}
     alerts: list[Alert] = []
-    matched = [r for s in ("makecab_network", "diantz_network") for r in matched_by_slug.get(s, [])]
+    matched = [r for r in rows if any(r.get(f"m__{s}") for s in ("makecab_network", "diantz_network"))]
+    keys = maker_connections(events, since, until)
+    anchors = [
+        Anchor(uid, str(v.row.get("host_name")).lower(), v.row["ts"], v.named_hosts)
+        for uid, v in by_uid.items()
+        if v.named_hosts and v.row.get("m__cab_maker") and v.row.get("ts") is not None and v.row.get("host_name") is not None
+    ]
+    fetched = network_rows(events, [guid for _, guid in keys], anchors, since, until)
 
-    for conn, proc in direct_connections(events, matched, since, until):
+    for conn, proc in direct_connections([*matched, *fetched.conns], matched, fetched.procs):
         maker = cab_maker(proc.get("process_executable"), proc.get("process_pe_original_file_name")) if proc else None
         maker = maker or cab_maker(conn.get("process_executable"), None) or "makecab"
         rule = rules[MAKER_RULE[maker]]
@@ -284,17 +468,16 @@ def network_alerts(
         dest = destination_of(conn, None, net)
         alerts.append(_network_alert(rule, anchor, conn, dest, base, {"network_match": "direct"}))
 
-    anchors = {uid: v for uid, v in by_uid.items() if v.named_hosts}
-    pairs = correlated_candidates(events, anchors, since, until)
+    pairs = correlated_candidates(anchors, fetched.candidates)
     if not pairs:
         return alerts
     hosts = {str(p.get("host_name") or "") for p in pairs}
     start = min(p["a_ts"] for p in pairs)
     end = max(p["ts"] for p in pairs)
-    dns = dns_answers(events, hosts, start, end)
+    dns = dns_answers(fetched.dns, hosts, start, end)
     seen: set[tuple[str, str, str, Any]] = set()
     for pair in pairs:
-        v = anchors.get(pair["a_uid"])
+        v = by_uid.get(pair["a_uid"])
         if v is None:
             continue
         anchor_host = str(v.row.get("host_name") or "").lower()
@@ -328,4 +511,3 @@ def network_alerts(
         base = semantic_findings(v.row, v.job)
         alerts.append(_network_alert(rules[MAKER_RULE[maker]], v.row, pair, dest, base, extra))
     return alerts
-

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.detect.common import image_in_system_dir, new_alert, parent_suspicious
+from cabhunt.detect.common import RuleIdentity, image_in_system_dir, new_alert, parent_suspicious
 from cabhunt.detect.scoring_seed import score_alert, weight
 from cabhunt.model import Alert, Finding
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from cabhunt.rules.loader import LoadedRule
     from cabhunt.windows import JobAnalysis, NetworkConfig, PathInfo
 
 STEP = "input_semantics"
@@ -60,12 +59,16 @@ NET_USE_FLAG = "net_use"
 
 
 def net_use_predicate(t: ir.Table) -> ir.BooleanValue:
-    """Process creations of ``net use`` (drive mappings that make ``X:\\...`` paths remote)."""
+    """Process creations of ``net use`` (drive mappings that make ``X:\\...`` paths remote).
+
+    NULL where a column is missing (false in a WHERE, falsy as a flag): wrapping the conjunction
+    in COALESCE would make the engine evaluate every part on every row.
+    """
     return (
         t.event_code.isin([1, 4688])
         & t.process_name.lower().isin(["net.exe", "net1.exe"])
         & t.process_command_line.lower().contains(" use ")
-    ).fill_null(False)
+    )
 
 
 def mappings_from_rows(rows: Iterable[dict[str, Any]]) -> dict[str, list[tuple[datetime, str, str]]]:
@@ -90,7 +93,7 @@ def drive_map_at(mappings: list[tuple[datetime, str, str]], ts: datetime | None)
 
 def verify(
     rows_by_slug: Mapping[str, list[dict[str, Any]]],
-    rules: Mapping[str, LoadedRule],
+    rules: Mapping[str, RuleIdentity],
     *,
     mappings: Mapping[str, list[tuple[datetime, str, str]]] | None = None,
     net: NetworkConfig | None = None,
@@ -237,7 +240,7 @@ def named_hosts(job: JobAnalysis) -> list[tuple[str, str | None]]:
     return out
 
 
-def _verify_one(row: dict[str, Any], job: JobAnalysis, rule: LoadedRule) -> Verified:
+def _verify_one(row: dict[str, Any], job: JobAnalysis, rule: RuleIdentity) -> Verified:
     findings = semantic_findings(row, job)
     hosts = named_hosts(job)
     if not should_alert(job, findings, row):
