@@ -265,9 +265,10 @@ class Store:
 
 
 def _warm_ibis() -> None:
-    """Import Ibis in the background: a temporary store is queried right after its ingest.
+    """Import Ibis (and load the compiled rules) in the background: a temporary store is queried
+    right after its ingest.
 
-    The import takes about half a second of pure Python, which overlaps the ingest (DuckDB
+    The imports take about half a second of pure Python, which overlaps the ingest (DuckDB
     releases the GIL) instead of delaying the first query.
     """
     import contextlib
@@ -276,6 +277,10 @@ def _warm_ibis() -> None:
     def work() -> None:
         with contextlib.suppress(Exception):  # the real import in ``con`` reports any failure
             import ibis.backends.duckdb  # noqa: F401
+
+            from cabhunt.detect import warm_up
+
+            warm_up()
 
     threading.Thread(target=work, name="cabhunt-ibis-import", daemon=True).start()
 
