@@ -111,3 +111,29 @@ def test_large_ingest_flushes_finished_files_as_it_goes(tmp_path: Path, monkeypa
     assert again.event_count() == 12
     assert len(again.ledger()) == 4
     again.close()
+
+
+def test_files_from_another_schema_are_read_by_name(tmp_path: Path) -> None:
+    """A file with columns in another order and one column missing (another version wrote it)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _ndjson(logs / "a.json", "WS01", 4)
+    sdir = tmp_path / "fleet"
+    store = ParquetStore.open_dir(sdir)
+    ingest_paths(store, [logs], Problems())
+    store.close()
+    [first] = list((sdir / "events").rglob("*.parquet"))
+    odd = first.parent / "part-older.parquet"
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * EXCLUDE (process_hashes, event_uid), 'x:' || src_record_id AS event_uid "
+                f"FROM read_parquet('{first}')) TO '{odd}' (FORMAT parquet)")
+    con.close()
+    again = ParquetStore.open_dir(sdir)
+    assert again.event_count() == 8
+    assert again._by_name  # position matching failed on the odd file, names were used
+    raw = again.raw_events()
+    assert "raw" in raw.columns and "raw" not in again.events().columns
+    assert int(raw.count().to_pyarrow().as_py()) == 8
+    again.close()
