@@ -18,7 +18,7 @@ def open_store(
     *,
     engine: str = "duckdb",
     master: str | None = None,
-    memory_limit: str = "1GB",
+    memory_limit: str = "512MB",
     threads: int | None = None,
 ) -> Any:
     """The store for these options; Spark reads a Parquet store that already exists."""
