@@ -133,25 +133,23 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
     with open_stream(path) as fh:
         first_block = True
         while True:
-            # Read straight behind the carried-over partial line: no copy of the block to join them.
-            buf = bytearray(len(carry) + block_bytes)
-            buf[: len(carry)] = carry
-            got = _fill(fh, memoryview(buf)[len(carry) :])
-            del buf[len(carry) + got :]
-            if first_block and buf.startswith(codecs.BOM_UTF8):
-                del buf[: len(codecs.BOM_UTF8)]
+            # One read per block; only a carried-over partial line costs a join. (A buffer sized
+            # for a whole block up front would be zero-filled for every small file.)
+            chunk = fh.read(block_bytes)
+            data = carry + chunk if carry else chunk
+            if first_block and data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
             first_block = False
-            eof = got == 0
+            eof = not chunk
             if eof:
-                if not buf:
+                if not data:
                     return
-                buf += b"\n"
-            cut = buf.rfind(b"\n")
+                data += b"\n"
+            cut = data.rfind(b"\n")
             if cut < 0:
-                carry = bytes(buf)
+                carry = data
                 continue
-            carry = bytes(buf[cut + 1 :])
-            del buf[cut + 1 :]
+            buf, carry = (data, b"") if cut == len(data) - 1 else (data[: cut + 1], data[cut + 1 :])
             try:
                 arr, offsets, packed = _arrow_lines(buf)
             except pa.ArrowInvalid:
@@ -170,14 +168,3 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
                 line_no += len(arr)
             if eof:
                 return
-
-
-def _fill(fh: Any, view: memoryview) -> int:
-    """Read into ``view`` until it is full or the stream ends (a gzip stream returns less at a time)."""
-    total = 0
-    while total < len(view):
-        got = fh.readinto(view[total:])
-        if not got:
-            break
-        total += got
-    return total
