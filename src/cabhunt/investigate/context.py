@@ -44,7 +44,7 @@ WORK_COLUMNS: tuple[str, ...] = (
 
 PROCESS_CODES = (1, 4688)
 WINDOW_LIMIT = 50_000  # events kept per alert window
-WINDOW_CHUNK = 64  # alert windows asked per query
+WINDOW_CHUNK = 32  # alert windows asked per query
 PROCESS_INDEX_CAP = 1_000_000
 PROCESS_COLUMNS: tuple[str, ...] = (
     "event_uid", "ts", "host_name", "event_code", "process_entity_id", "process_pid", "process_executable",
@@ -176,6 +176,8 @@ class InvestigationContext:
     _artifact_index: ArtifactIndex | None = field(default=None, repr=False)
     _fleet_hosts: list[str] | None = field(default=None, repr=False)
     _maker_runs: list[Event] | None = field(default=None, repr=False)
+    _maker_commands: dict[str, set[str]] | None = field(default=None, repr=False)
+    _maker_counts: dict[str, int] | None = field(default=None, repr=False)
     _proc_index: dict[str, ProcessIndex] = field(default_factory=dict, repr=False)
     cab_cache: dict[str, Any] = field(default_factory=dict, repr=False)  # artifact path -> analysis
     batch: list[Alert] = field(default_factory=list, repr=False)  # the alerts investigated together
@@ -272,14 +274,13 @@ class InvestigationContext:
         return self._host_cache[key]
 
     def _fetch_windows(self, wanted: dict[tuple[str, datetime], str]) -> None:
-        keys = sorted(wanted, key=lambda k: (k[0], k[1]))
+        # chunks of windows close in time: their spans' union stays narrow, so the cheap tests of
+        # :func:`host_spans` already leave few rows for the exact one
+        keys = sorted(wanted, key=lambda k: (k[1], k[0]))
         for i in range(0, len(keys), WINDOW_CHUNK):
             chunk = keys[i : i + WINDOW_CHUNK]
-            # one host test and one set of time spans: cheaper to evaluate than a per-host OR,
-            # and the rows are split per alert below anyway
             t = self.table()
-            cond = host_is(t.host_name, *(wanted[k] for k in chunk)) & in_spans(
-                t.ts, [self.host_window(k[1]) for k in chunk])
+            cond = host_spans(t, [(wanted[k], self.host_window(k[1])) for k in chunk])
             rows = self.rows(t.filter(cond), limit=WINDOW_LIMIT * len(chunk))
             by_host: dict[str, list[Event]] = {}
             for r in rows:
@@ -385,6 +386,26 @@ class InvestigationContext:
                                              "process_command_line"), limit=500_000)
         return self._maker_runs
 
+    def maker_commands(self) -> dict[str, set[str]]:
+        """Lowercased maker command line -> the hosts (lowercased) that ran it: pivots search
+        the distinct command lines once each instead of every run."""
+        if self._maker_commands is None:
+            out: dict[str, set[str]] = {}
+            for r in self.maker_runs():
+                out.setdefault(lower(r.get("process_command_line")), set()).add(lower(r.get("host_name")))
+            self._maker_commands = out
+        return self._maker_commands
+
+    def maker_counts(self) -> dict[str, int]:
+        """Maker runs per host name (lowercased), over the whole store."""
+        if self._maker_counts is None:
+            counts: dict[str, int] = {}
+            for r in self.maker_runs():
+                h = lower(r.get("host_name"))
+                counts[h] = counts.get(h, 0) + 1
+            self._maker_counts = counts
+        return self._maker_counts
+
     def fleet_host_count(self) -> int:
         return len(self.fleet_hosts())
 
@@ -411,6 +432,23 @@ def in_spans(col: Any, spans: Iterable[tuple[datetime, datetime]]) -> Any:
         part = (col >= lo) & (col <= hi)
         cond = part if cond is None else cond | part
     return cond
+
+
+def host_spans(t: Any, windows: Sequence[tuple[str, tuple[datetime, datetime]]]) -> Any:
+    """Ibis predicate: an event of one of these hosts inside one of that host's time spans.
+
+    Written as cheap tests first (all spans, all hosts), then the exact per-host spans: the
+    engine evaluates the exact OR only on the few rows the first two let through, while the
+    first two alone would fetch every listed host's events in every other host's spans.
+    """
+    by_host: dict[str, list[tuple[datetime, datetime]]] = {}
+    for host, span in windows:
+        by_host.setdefault(host, []).append(span)
+    exact = None
+    for host, spans in by_host.items():
+        term = host_is(t.host_name, host) & in_spans(t.ts, spans)
+        exact = term if exact is None else exact | term
+    return in_spans(t.ts, [s for _, s in windows]) & host_is(t.host_name, *by_host) & exact
 
 
 def host_matches(value: object, *hosts: str | None) -> bool:

@@ -116,6 +116,7 @@ def _net_use_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, l
     if not alerts:
         return {}
     t = ctx.table()
+    # a day's spans per host overlap anyway, and the process/registry tests are selective
     where = host_is(t.host_name, *(a.host for a in alerts)) & in_spans(t.ts, [_net_use_span(a, ctx) for a in alerts])
     rows = ctx.rows(t.filter(where & t.event_code.isin([*PROCESS_CODES, 13])
                              & (t.process_name.lower().isin(["net.exe", "net1.exe"])

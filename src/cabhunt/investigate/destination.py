@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cabhunt import query
-from cabhunt.investigate.context import alert_time, as_int, iso, lower, short_host
+from cabhunt.investigate.context import Event, alert_time, as_int, iso, lower, short_host
 from cabhunt.investigate.hostinfo import classify, is_ip
 from cabhunt.investigate.scoring import finding, known
 
@@ -60,16 +60,38 @@ def _first_seen_all(alerts: list[Alert], ctx: InvestigationContext) -> dict[int,
     return {id(a): seen for a in alerts}
 
 
+def _alert_own(alert: Alert) -> tuple[str | None, set[str | None]]:
+    me = alert.process.get("entity_id") or alert.extra.get("linked_entity_id")
+    return me, {*alert.event_uids, alert.extra.get("process_creation_uid")}
+
+
+def _own_runs(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
+    """Each alert's own maker runs (same process GUID or one of its events), one pass for all."""
+    by_guid: dict[str, list[Event]] = {}
+    by_uid: dict[str, Event] = {}
+    for r in ctx.maker_runs():
+        if r.get("process_entity_id"):
+            by_guid.setdefault(str(r["process_entity_id"]), []).append(r)
+        if r.get("event_uid"):
+            by_uid[str(r["event_uid"])] = r
+    out: dict[int, list[Event]] = {}
+    for a in alerts:
+        me, own = _alert_own(a)
+        mine: dict[int, Event] = {id(r): r for r in by_guid.get(str(me), [])} if me else {}
+        for u in own:
+            hit = by_uid.get(str(u)) if u else None
+            if hit is not None:
+                mine[id(hit)] = hit
+        out[id(a)] = list(mine.values())
+    return out
+
+
 def maker_baseline(alert: Alert, ctx: InvestigationContext) -> dict[str, Any]:
     """How often this host and its peers (same name prefix) ran makecab/diantz, apart from this job."""
-    me = alert.process.get("entity_id") or alert.extra.get("linked_entity_id")
-    own = {*alert.event_uids, alert.extra.get("process_creation_uid")}
-    counts: dict[str, int] = {}
-    for r in ctx.maker_runs():
-        if (me and r.get("process_entity_id") == me) or r.get("event_uid") in own:
-            continue
+    counts = dict(ctx.maker_counts())
+    for r in ctx.bulk("own_maker_runs", alert, lambda alerts: _own_runs(alerts, ctx)) or []:
         h = lower(r.get("host_name"))
-        counts[h] = counts.get(h, 0) + 1
+        counts[h] -= 1  # this job itself is not its own baseline
     host = lower(alert.host)
     prefix = _prefix(host)
     all_hosts = ctx.fleet_hosts()

@@ -90,11 +90,10 @@ def run(alert: Alert, ctx: InvestigationContext) -> list[Finding]:
     me = lower(alert.host)
     findings: list[Finding] = []
     pivots: dict[str, Any] = {}
-    runs = ctx.maker_runs()
+    commands = ctx.maker_commands()
 
     def maker_hosts(needle: str) -> list[str]:
-        return sorted({lower(r.get("host_name")) for r in runs
-                       if needle in lower(r.get("process_command_line")) and not same_host(r.get("host_name"), me)})
+        return sorted({h for cmd, hosts in commands.items() if needle in cmd for h in hosts if not same_host(h, me)})
     hashes = _cabinet_hashes(alert)
     if hashes:
         holders = ctx.bulk("cabinet_hash_hosts", alert, lambda alerts: _hash_holders(alerts, ctx)) or {}
