@@ -111,8 +111,7 @@ def _server_hosts(alert: Alert) -> list[str]:
 
 def _net_use_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
     """``net use`` runs and mapped-drive registry writes on each alert's host in the day before."""
-    alerts = [a for a in alerts if destinations(a)]
-    alerts = [a for a in alerts if a.host]
+    alerts = [a for a in alerts if a.host and destinations(a)]
     if not alerts:
         return {}
     t = ctx.table()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.rules.loader import PIPELINE_DIR, PLAYBOOK_SLUGS, RULES_DIR, rule_files
+from cabhunt.rules.loader import PIPELINE_DIR, RULES_DIR, RuleIdentity, rule_files
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -36,7 +36,7 @@ _memo: dict[str, dict[str, CompiledRule]] = {}
 
 
 @dataclass(frozen=True)
-class CompiledRule:
+class CompiledRule(RuleIdentity):
     """What detection needs of a shipped rule: the alert identity and the compiled detection."""
 
     slug: str
@@ -46,15 +46,6 @@ class CompiledRule:
     path: Path
     conditions: tuple[Any, ...]  # IR nodes; empty when the rule cannot be compiled
     error: str | None = None  # why it cannot (a RuleCompileError message)
-
-    @property
-    def rule_id(self) -> str:
-        """The id alerts carry: the playbook id for the four playbook rules, else the UUID."""
-        return self.playbook_id or self.uuid
-
-    @property
-    def playbook(self) -> bool:
-        return self.slug in PLAYBOOK_SLUGS
 
     def condition(self, table: ir.Table, builder: Any = None) -> ir.BooleanValue:
         """The match as a WHERE clause wants it (NULL counts as no match; see :func:`ir.condition`)."""

@@ -24,8 +24,25 @@ PLAYBOOK_SLUGS: tuple[str, ...] = (
 )
 
 
+class RuleIdentity:
+    """The ids a rule carries, shared by parsed and compiled rules (subclasses set the fields)."""
+
+    playbook_id: str | None
+    uuid: str
+    slug: str
+
+    @property
+    def rule_id(self) -> str:
+        """The id alerts carry: the playbook id for the four playbook rules, else the UUID."""
+        return self.playbook_id or self.uuid
+
+    @property
+    def playbook(self) -> bool:
+        return self.slug in PLAYBOOK_SLUGS
+
+
 @dataclass
-class LoadedRule:
+class LoadedRule(RuleIdentity):
     """One parsed Sigma rule with its cabhunt identity (playbook id, slug, Sigma UUID)."""
 
     slug: str
@@ -42,14 +59,6 @@ class LoadedRule:
     path: Path
     sigma: Any = field(repr=False)  # sigma.rule.SigmaRule
 
-    @property
-    def rule_id(self) -> str:
-        """The id alerts carry: the playbook id for the four playbook rules, else the UUID."""
-        return self.playbook_id or self.uuid
-
-    @property
-    def playbook(self) -> bool:
-        return self.slug in PLAYBOOK_SLUGS
 
     @property
     def techniques(self) -> list[str]:
