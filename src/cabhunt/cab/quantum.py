@@ -288,9 +288,15 @@ class QuantumDecoder:
     # doubles D and appends one input bit whether it is an ordinary or an underflow shift, so
     # shifting D by s is just bc -= s; the shift count comes from two table lookups (see
     # _renorm_tables). 0 <= D < R holds throughout, so every table index below is in range.
+    # After a renormalisation bc < 16 and D < 2**16, so V is a one-digit CPython int (< 2**30)
+    # except for about 1% of symbols and the moment after a refill; splitting it or refilling
+    # a byte at a time would cost more operations than the rare two-digit ones.
     #
     # Literal, length and position models are lookup tables (see lookup_table): the symbol is one
-    # index, its range start one find(), its update one 8-byte insertion.
+    # index, its range start one find(), its update one 8-byte insertion from a bytearray (see
+    # _STEP_RUN). On incompressible input, where nearly every token is a literal, find() is the
+    # largest single cost (CPython parses its arguments generically); the selector stays an
+    # if-chain because a table would add a second find() and insertion per token.
     def _run(self, data: bytes, out_len: int) -> None:
         buf = data + _TRAILER + (b"\x00" if (len(data) + len(_TRAILER)) & 1 else b"")
         # The block as big-endian 16-bit words, read through an iterator: a refill is one next()
