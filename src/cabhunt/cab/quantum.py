@@ -289,8 +289,9 @@ class QuantumDecoder:
     # shifting D by s is just bc -= s; the shift count comes from two table lookups (see
     # _renorm_tables). 0 <= D < R holds throughout, so every table index below is in range.
     # After a renormalisation bc < 16 and D < 2**16, so V is a one-digit CPython int (< 2**30)
-    # except for about 1% of symbols and the moment after a refill; splitting it or refilling
-    # a byte at a time would cost more operations than the rare two-digit ones.
+    # when a symbol is decoded, except when D << bc happens to reach 2**30 (under 1% of symbols
+    # on random input, a few % of refills); keeping D and the bit buffer apart or refilling a
+    # byte at a time would cost more operations per symbol than those rare two-digit ones.
     #
     # Literal, length and position models are lookup tables (see lookup_table): the symbol is one
     # index, its range start one find(), its update one 8-byte insertion from a bytearray (see
