@@ -264,6 +264,18 @@ class Store:
         self.close()
 
 
+def size_bytes(text: str) -> int | None:
+    """A DuckDB size as configured or as DuckDB renders it ('512MB', '122.0 MiB', '3GB') in bytes."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(i?)B?\s*", text, re.I)
+    if m is None:
+        return None
+    base = 1024 if m.group(3) else 1000
+    power = " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * base**power)
+
+
 def _warm_ibis() -> None:
     """Import Ibis (and load the compiled rules) in the background: a temporary store is queried
     right after its ingest.
