@@ -153,8 +153,9 @@ def test_arrays_do_not_import_pandas() -> None:
     assert int_array([3, 4]).to_pylist() == [3, 4]
 
 
-def test_staged_and_direct_flush_write_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    """EVTX goes through the staging table, other input straight into events: same result."""
+def test_decided_first_and_direct_flush_write_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EVTX is sorted into kept and skipped records before the INSERT, other input goes straight
+    into events: same events, same counts."""
     files = sorted(shared_or_skip("fixtures/evtx").glob("*.evtx"))[:6]
 
     def run() -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
@@ -163,7 +164,7 @@ def test_staged_and_direct_flush_write_the_same_events(monkeypatch: pytest.Monke
             ledger = [{k: r[k] for k in ("path", "records_read", "normalized", "skipped", "errors")} for r in store.ledger()]
             return events, ledger
 
-    staged = run()
+    decided = run()
     original = loader_mod.Loader.open_file
 
     def direct(self: loader_mod.Loader, stats: Any, *, key: str | None, label: str, expect_skips: bool = False) -> int:
@@ -171,8 +172,8 @@ def test_staged_and_direct_flush_write_the_same_events(monkeypatch: pytest.Monke
         return original(self, stats, key=key, label=label, expect_skips=False)
 
     monkeypatch.setattr(loader_mod.Loader, "open_file", direct)
-    assert run() == staged
-    assert staged[0], "the fixtures hold events"
+    assert run() == decided
+    assert decided[0], "the fixtures hold events"
 
 
 def test_ingest_file_without_a_digest_hashes_the_file_first(tmp_path: Path) -> None:

@@ -47,6 +47,15 @@ def int_array(values: Any, bits: int = 64) -> Any:
     return pa.Array.from_buffers(pa.int64() if bits == 64 else pa.int32(), len(data), [None, pa.py_buffer(data)])
 
 
+def bool_array(values: Any) -> Any:
+    """A pyarrow boolean array over ``values`` (a numpy bool array), bit-packed as Arrow keeps it."""
+    import numpy as np
+    import pyarrow as pa
+
+    bits = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+
+
 def string_array(texts: list[str]) -> Any:
     """A pyarrow string array of ``texts``, built from one joined UTF-8 buffer.
 
