@@ -35,7 +35,7 @@ T = TypeVar("T")
 COMMIT_SECONDS = 10.0
 EARLY_RECORDS = 8_192  # records many small files must gather before the idle flush thread takes them
 SMALL_CHUNK = 2_048  # records; Arrow chunks averaging fewer are combined before the flush
-CHUNK_ROWS = 8_192  # records per Arrow chunk handed to DuckDB
+CHUNKS_PER_THREAD = 2  # Arrow chunks per DuckDB thread in a flush (each thread scans whole chunks)
 
 
 @dataclass
@@ -81,6 +81,7 @@ class Loader:
         self._skipping: dict[str, bool] = {}  # map shape -> its last flush did not keep every record
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: Future[_Written] | None = None
+        self._threads = int(store.duck.execute("SELECT current_setting('threads')").fetchall()[0][0])
 
     # -- feeding -------------------------------------------------------------------------------
     def open_file(self, stats: FileStats, *, key: str | None, label: str, expect_skips: bool = False) -> int:
@@ -196,7 +197,7 @@ class Loader:
         if not pending.files:
             return
         self.wait()
-        table = _batch_table(pending)
+        table = _batch_table(pending, self._threads)
         files = pending.files
         pending.tables, pending.records, pending.nbytes, pending.files = [], 0, 0, {}
         unmarked = [self._sources[fk] for fk in files if not self._sources[fk].marked]
@@ -362,7 +363,7 @@ def _texts_to_table(pending: _Pending) -> None:
     pending.texts, pending.text_ids, pending.text_slots = [], [], []
 
 
-def _batch_table(pending: _Pending) -> Any:
+def _batch_table(pending: _Pending, threads: int) -> Any:
     """The buffered records as one Arrow table ``(_fk, id, line, _row)`` in large chunks."""
     import numpy as np
     import pyarrow as pa
@@ -374,9 +375,10 @@ def _batch_table(pending: _Pending) -> Any:
         table = table.combine_chunks()  # many small files: DuckDB would work on tiny vectors
     # ``_row`` (the position) ties the keep decisions back to the records.
     table = table.append_column("_row", int_array(np.arange(table.num_rows), 32))
-    # DuckDB scans an Arrow table chunk by chunk, one thread each: slice (without copying) so
-    # that every thread has work.
-    return pa.Table.from_batches(table.to_batches(max_chunksize=CHUNK_ROWS), schema=table.schema)
+    # DuckDB scans an Arrow table chunk by chunk, one thread each: slice (without copying) into
+    # several chunks per thread, so that no thread idles while another scans the last one.
+    rows = max(SMALL_CHUNK, -(-table.num_rows // (CHUNKS_PER_THREAD * max(1, threads))))
+    return pa.Table.from_batches(table.to_batches(max_chunksize=rows), schema=table.schema)
 
 
 def _parse_sql(structure: str, *, guarded: bool) -> str:

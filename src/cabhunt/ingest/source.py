@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from io import BufferedIOBase
 from pathlib import Path
-from typing import BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -15,10 +15,10 @@ def is_gzip(path: Path) -> bool:
         return fh.read(2) == GZIP_MAGIC
 
 
-def open_stream(path: Path) -> BinaryIO:
+def open_stream(path: Path) -> BufferedIOBase:
     """The file's content as a binary stream, decompressed on the fly when it is gzip."""
     if is_gzip(path):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.GzipFile(path, "rb")
     return path.open("rb")
 
 
