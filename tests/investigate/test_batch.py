@@ -58,6 +58,27 @@ def test_batch_equals_one_at_a_time(fleet: tuple[Any, Path, Any, list[Any]]) -> 
     assert [_stable(a) for a in together] == [_stable(a) for a in alone]
 
 
+def test_narrow_windows_change_nothing(fleet: tuple[Any, Path, Any, list[Any]]) -> None:
+    """Host windows without the far network/DNS events give the same alert documents."""
+    from cabhunt.investigate import investigate
+    from cabhunt.investigate.context import WIDE_WINDOW_CODES
+    from cabhunt.model import Alert
+
+    alerts = fleet[3]
+    wide = _ctx(fleet)
+    wide.narrow_windows = False
+    narrow = _ctx(fleet)
+    full = investigate([Alert.from_dict(a.to_dict()) for a in alerts], wide)
+    cut = investigate([Alert.from_dict(a.to_dict()) for a in alerts], narrow)
+    assert [_stable(a) for a in cut] == [_stable(a) for a in full]
+    # and the narrowing is real: some window lost events that only the full one holds
+    dropped = sum(len(wide._host_cache[k]) - len(narrow._host_cache[k]) for k in narrow._host_cache)
+    assert dropped > 0
+    for k, evs in narrow._host_cache.items():
+        blo, bhi = narrow.band(k[1])
+        assert all(e.get("event_code") in WIDE_WINDOW_CODES or blo <= e["ts"] <= bhi for e in evs)
+
+
 def test_queries_do_not_grow_with_alerts(fleet: tuple[Any, Path, Any, list[Any]]) -> None:
     from cabhunt import query
     from cabhunt.investigate import investigate

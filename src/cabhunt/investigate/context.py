@@ -43,6 +43,11 @@ WORK_COLUMNS: tuple[str, ...] = (
 )
 
 PROCESS_CODES = (1, 4688)
+WIDE_WINDOW_CODES: tuple[int, ...] = (*PROCESS_CODES, 11, 13, 15, 4697, 4698, 7045)
+"""What the steps read of a host beyond the alert's corroboration band: process and file
+creations, registry values, alternate streams, service and task installs (follow-on, cabinet
+files, burst). Network, DNS, image-load and other events are read only near the alert, and on a
+busy host they are most of its events, so a host window leaves them out beyond the band."""
 WINDOW_LIMIT = 50_000  # events kept per alert window
 WINDOW_CHUNK = 32  # alert windows asked per query
 PROCESS_INDEX_CAP = 1_000_000
@@ -166,6 +171,7 @@ class InvestigationContext:
     window_after: timedelta = timedelta(seconds=120)
     followon_window: timedelta = timedelta(minutes=30)
     burst_window: timedelta = timedelta(minutes=10)
+    narrow_windows: bool = True  # host windows keep only WIDE_WINDOW_CODES beyond the band
     new_domain_days: int = 7
     lineage_depth: int = 6
     bulk_sources: int = 10
@@ -257,8 +263,14 @@ class InvestigationContext:
         hi = at + max(self.window_after, self.followon_window, self.burst_window)
         return lo, hi
 
+    def band(self, at: datetime) -> tuple[datetime, datetime]:
+        """The corroboration band around an alert at ``at``: every kind of event is kept in it."""
+        return at - self.window_before, at + self.window_after
+
     def host_events(self, host: str | None, at: datetime) -> list[Event]:
-        """All events of ``host`` from shortly before the alert to the end of the follow-on window.
+        """The events of ``host`` from shortly before the alert to the end of the follow-on window:
+        all of them inside :meth:`band`, and outside it those of :data:`WIDE_WINDOW_CODES` (all,
+        with ``narrow_windows`` off), in time order.
 
         The first miss fetches the windows of every alert of the batch in one query.
         """
@@ -281,14 +293,20 @@ class InvestigationContext:
             chunk = keys[i : i + WINDOW_CHUNK]
             t = self.table()
             cond = host_spans(t, [(wanted[k], self.host_window(k[1])) for k in chunk])
+            if self.narrow_windows:
+                cond = cond & (t.event_code.isin(list(WIDE_WINDOW_CODES)) | in_spans(t.ts, [self.band(k[1]) for k in chunk]))
             rows = self.rows(t.filter(cond), limit=WINDOW_LIMIT * len(chunk))
             by_host: dict[str, list[Event]] = {}
             for r in rows:
                 by_host.setdefault(lower(r.get("host_name")), []).append(r)
             for k in chunk:
                 lo, hi = self.host_window(k[1])
-                self._host_cache[k] = events_between(
-                    [evs for name, evs in by_host.items() if host_matches(name, wanted[k])], lo, hi)[:WINDOW_LIMIT]
+                evs = events_between([evs for name, evs in by_host.items() if host_matches(name, wanted[k])], lo, hi)
+                if self.narrow_windows:
+                    # the query let in events of other alerts' bands: keep this alert's own
+                    blo, bhi = self.band(k[1])
+                    evs = [e for e in evs if e.get("event_code") in WIDE_WINDOW_CODES or in_window(e, blo, bhi)]
+                self._host_cache[k] = evs[:WINDOW_LIMIT]
 
     def events_by_uid(self, uids: Iterable[str], with_raw: bool = False) -> list[Event]:
         wanted = sorted({u for u in uids if u})

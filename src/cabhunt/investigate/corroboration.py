@@ -162,7 +162,7 @@ class _Corroborator:
     def __init__(self, alert: Alert, ctx: InvestigationContext) -> None:
         self.alert, self.ctx = alert, ctx
         self.at = alert_time(alert)
-        self.lo, self.hi = self.at - ctx.window_before, self.at + ctx.window_after
+        self.lo, self.hi = ctx.band(self.at)
         self.findings: list[Finding] = []
         self.related: list[Related] = []
         self._uids: set[str] = set()
