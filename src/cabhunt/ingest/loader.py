@@ -319,19 +319,26 @@ def _decide(duck: Any, cmap: CompiledMap, table: Any, sources: list[_Source], do
     done.parsed = [int(c) for c in np.bincount(fks[rows], minlength=slots + 1)[1:]]
     parsed = np.zeros(n, dtype=bool)
     parsed[rows] = True
-    bad = np.flatnonzero(~parsed)
-    if len(bad):
-        ids = np.asarray(table["id"].to_numpy(), dtype=np.int64)[bad]
-        order = np.lexsort((ids, fks[bad]))
-        bad_fk, bad_id = fks[bad][order], ids[order]
-        rank = np.arange(len(bad_fk)) - np.searchsorted(bad_fk, bad_fk, side="left")
-        first = rank < REPORT_PER_FILE
-        done.first_bad = list(zip(bad_fk[first].tolist(), bad_id[first].tolist(), strict=True))
+    done.first_bad = _first_broken(fks, table["id"], np.flatnonzero(~parsed))
     if not kept.any():
         return None
     mask = np.zeros(n, dtype=bool)
     mask[rows[kept]] = True
     return bool_array(mask)
+
+
+def _first_broken(fks: Any, ids: Any, bad: Any) -> list[tuple[int, int]]:
+    """``(slot, id)`` of the first REPORT_PER_FILE broken records of each file, by id."""
+    import numpy as np
+
+    if not len(bad):
+        return []
+    bad_ids = np.asarray(ids.to_numpy(), dtype=np.int64)[bad]
+    order = np.lexsort((bad_ids, fks[bad]))
+    bad_fk, bad_id = fks[bad][order], bad_ids[order]
+    rank = np.arange(len(bad_fk)) - np.searchsorted(bad_fk, bad_fk, side="left")
+    first = rank < REPORT_PER_FILE
+    return list(zip(bad_fk[first].tolist(), bad_id[first].tolist(), strict=True))
 
 
 def _unguarded_first(run: Callable[[bool], T]) -> tuple[bool, T]:
