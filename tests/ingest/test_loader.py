@@ -195,3 +195,42 @@ def test_ingest_file_without_a_digest_hashes_the_file_first(tmp_path: Path) -> N
     finally:
         loader.close()
         store.close()
+
+
+def test_file_cut_off_between_its_flushes_is_read_again_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large file goes through in several flushes: a run that dies after the first leaves its
+    events marked pending; the next run drops them and reads the file again, once."""
+    path = tmp_path / "big.json"
+    exp = _write(path, ["ok"] * 12 + ["skip", "bad", "blank"] + ["ok"] * 12 + ["skip"])
+    db = tmp_path / "store.db"
+    original_init, original_write = loader_mod.Loader.__init__, loader_mod.Loader._write
+    calls = []
+
+    def small(self: loader_mod.Loader, st_: Store, **kw: Any) -> None:
+        original_init(self, st_, flush_records=8)
+
+    def dies_second(self: loader_mod.Loader, *args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the run is stopped mid-file
+        return original_write(self, *args)
+
+    from cabhunt.ingest import ndjson
+
+    monkeypatch.setattr(ndjson.read_ndjson, "__defaults__", (2048,))  # a few lines per read
+    monkeypatch.setattr(loader_mod.Loader, "__init__", small)
+    monkeypatch.setattr(loader_mod.Loader, "_write", dies_second)
+    with Store.open(db, memory_limit="1GB", threads=2) as store, pytest.raises(KeyboardInterrupt):
+        ingest_paths(store, [path], Problems())
+    monkeypatch.setattr(loader_mod.Loader, "_write", original_write)
+    with Store.open(db, memory_limit="1GB", threads=2) as store:
+        assert rows(store, columns=["event_uid"]), "the first flush was written before the run died"
+        assert not store.ledger()
+        problems = Problems()
+        ingest_paths(store, [path], problems)
+        assert str(path) in problems.files  # reported as read again
+        (row,) = store.ledger()
+        assert (row["records_read"], row["normalized"], row["errors"]) == (exp["records"], len(exp["ok"]), 1)
+        assert sum(row["skipped"].values()) == exp["skipped"]
+        uids = sorted(int(r["event_uid"].split(":")[1]) for r in rows(store, columns=["event_uid"]))
+        assert uids == exp["ok"]
