@@ -6,7 +6,10 @@ Command modules import only the standard library and typer at top level; heavy l
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -30,7 +33,30 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         print("cabhunt: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _exit(130)
+    except SystemExit as done:
+        code = done.code
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        _exit(code or 0)
+    _exit(0)
+
+
+def _exit(code: int) -> NoReturn:
+    """End the process once the command is done, without tearing its heap down.
+
+    Every store, file and temporary folder is closed by the command itself, so what is left at
+    this point is freeing hundreds of thousands of objects and unloading DuckDB: a third of a
+    second after a hunt. Only the console streams still need flushing. A Spark session is left
+    to shut down the normal way (its gateway stops on interpreter exit).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head): nothing more to say
+            stream.flush()
+    if "pyspark" in sys.modules:
+        sys.exit(code)
+    os._exit(code)
 
 
 if __name__ == "__main__":

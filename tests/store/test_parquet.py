@@ -137,3 +137,31 @@ def test_files_from_another_schema_are_read_by_name(tmp_path: Path) -> None:
     assert "raw" in raw.columns and "raw" not in again.events().columns
     assert int(raw.count().to_pyarrow().as_py()) == 8
     again.close()
+
+
+def test_hunt_copy_is_a_compressed_file_table_dropped_on_close(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _ndjson(logs / "a.json", "WS01", 50)
+    sdir = tmp_path / "fleet"
+    store = ParquetStore.open_dir(sdir)
+    ingest_paths(store, [logs], Problems())
+    store.flush()
+    store.close()
+
+    hunt = open_store(None, sdir)  # a hunt's store: the small Parquet memory limit
+    assert hunt.duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] in ("122.0 MiB", "128.0 MiB")
+    assert hunt.event_count() == 50
+    where = hunt.duck.execute(
+        "SELECT database_name, temporary FROM duckdb_tables() WHERE table_name = 'fleet_hot'").fetchall()
+    assert where == [("cabhunt_hot", False)]
+    folder = hunt._tmpdir
+    assert folder is not None and (folder / "hot.duckdb").is_file()
+    # the session's text compression is back to what ingest wants once the copy is made
+    assert hunt.duck.execute("SELECT current_setting('force_compression')").fetchall()[0][0] == "zstd"
+    # a write drops the copy; the next read makes a new one with the new events
+    _ndjson(logs / "b.json", "WS02", 5)
+    ingest_paths(hunt, [logs / "b.json"], Problems())
+    assert hunt.event_count() == 55
+    hunt.close()
+    assert not folder.exists()

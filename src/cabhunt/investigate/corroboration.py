@@ -143,6 +143,15 @@ def _server_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, li
     return out
 
 
+SENSOR_COLUMNS: tuple[str, ...] = (
+    "event_uid", "ts", "host_name", "event_provider", "event_dataset", "source_ip", "destination_ip",
+    "destination_port", "destination_domain", "tls_server_name", "url_full", "http_request_method",
+    "http_response_status_code", "http_response_bytes", "user_agent", "share_name", "file_path",
+)
+"""What :meth:`_Corroborator.sensors` reads of a Zeek or proxy record. Sensors log every host of
+the fleet, so these rows grow with it: fetching only these columns keeps them small."""
+
+
 def _sensor_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list[Event]]:
     """Zeek and proxy records in each alert's window (sensors log for every host at once)."""
     alerts = [a for a in alerts if destinations(a)]
@@ -150,7 +159,7 @@ def _sensor_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, li
         return {}
     t = ctx.table()
     rows = ctx.rows(t.filter(t.event_provider.isin(["zeek", "proxy"])
-                             & in_spans(t.ts, [_window(a, ctx) for a in alerts])), limit=None)
+                             & in_spans(t.ts, [_window(a, ctx) for a in alerts])), SENSOR_COLUMNS, limit=None)
     out: dict[int, list[Event]] = {}
     for a in alerts:
         lo, hi = _window(a, ctx)

@@ -18,10 +18,15 @@ def open_store(
     *,
     engine: str = "duckdb",
     master: str | None = None,
-    memory_limit: str = "512MB",
+    memory_limit: str | None = None,
     threads: int | None = None,
 ) -> Any:
-    """The store for these options; Spark reads a Parquet store that already exists."""
+    """The store for these options; Spark reads a Parquet store that already exists.
+
+    Without ``memory_limit`` (a hunt), DuckDB is held to 512 MB for a DuckDB store and to
+    :data:`cabhunt.store.parquet.HUNT_MEMORY_LIMIT` for a Parquet one, whose events are read
+    from a compressed copy; past the limit it spills, so memory stays flat as stores grow.
+    """
     if db is not None and store_dir is not None:
         raise StoreChoiceError("give either --db or --store, not both")
     if engine == "spark":
@@ -33,7 +38,7 @@ def open_store(
     if engine != "duckdb":
         raise StoreChoiceError(f"unknown engine {engine!r} (duckdb or spark)")
     if store_dir is not None:
-        from cabhunt.store.parquet import ParquetStore
+        from cabhunt.store.parquet import HUNT_MEMORY_LIMIT, ParquetStore
 
-        return ParquetStore.open_dir(store_dir, memory_limit=memory_limit, threads=threads)
-    return Store.open(db, memory_limit=memory_limit, threads=threads)
+        return ParquetStore.open_dir(store_dir, memory_limit=memory_limit or HUNT_MEMORY_LIMIT, threads=threads)
+    return Store.open(db, memory_limit=memory_limit or "512MB", threads=threads)
