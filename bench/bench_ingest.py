@@ -5,7 +5,8 @@ Scenarios (each in its own process, so peak RSS is that scenario's alone):
   ndjson_raw    DuckDB read_json alone over the same bytes, every field materialised
   evtx          cabhunt ingest of the shared EVTX fixtures and the hayabusa corpus
   evtx_raw      iterating evtx records_json() alone over the same files, same thread count
-  evtx_large    the same pair on the largest EVTX file at hand, by records (one file: no per-file overhead)
+  evtx_large    the same pair on the largest EVTX file at hand, by records (one file: no per-file overhead),
+                and on one large EVTX stitched from the chunks of all of them (bench/evtx_stitch.py)
   xml           cabhunt ingest of a generated wevtutil-style XML export
   rss_small / rss_large   the ndjson ingest at N/10 and N events: peak RSS must grow <= 1.25x
 
@@ -142,6 +143,15 @@ def evtx_inputs() -> list[Path]:
     return files
 
 
+def make_stitched(files: list[Path], mib: int) -> tuple[Path, int]:
+    """One large EVTX laid out from the chunks of ``files`` (see ``evtx_stitch.py``); its records."""
+    sys.path.insert(0, str(HERE))
+    from evtx_stitch import stitch
+
+    out = OUT / f"evtx_stitched_{mib}mib.evtx"
+    return out, stitch(files, out, mib << 20)
+
+
 def _most_records(files: list[Path]) -> Path:
     """Of the ten largest EVTX files, the one holding the most records (size alone misleads:
     EVTX chunks are preallocated, and some logs have few, long records)."""
@@ -266,6 +276,7 @@ def main() -> None:
     ap.add_argument("--rss", action="store_true", help="also compare peak RSS at N/10 and N events (small events)")
     ap.add_argument("--rss-event-size", type=int, default=600)
     ap.add_argument("--only", choices=("ndjson", "evtx", "evtx_large", "xml"), default=None)
+    ap.add_argument("--stitch-mib", type=int, default=128, help="size of the stitched EVTX of evtx_large")
     ap.add_argument("--repeat", type=int, default=1, help="runs of the ndjson pair (best and spread are printed)")
     ap.add_argument("--child", default=None)
     ap.add_argument("paths", nargs="*")
@@ -306,6 +317,15 @@ def main() -> None:
             print(row("evtx ingest", ing))
             print(row("records_json", raw))
             print(f"  ratio evtx ingest / records_json throughput: {raw['seconds'] / ing['seconds']:.2f} (one file)")
+            stitched, expected = make_stitched(files, args.stitch_mib)
+            ing, raw = measure("ingest", [stitched], threads), measure("evtx_raw", [stitched], threads)
+            if raw["records"] != expected:
+                raise SystemExit(f"stitched EVTX: the parser reads {raw['records']:,} records, the chunks hold {expected:,}")
+            print(f"stitched EVTX: {stitched.name} ({stitched.stat().st_size / 1e6:.1f} MB, "
+                  f"{expected:,} records from the chunks of {len(files)} files)")
+            print(row("evtx ingest", ing))
+            print(row("records_json", raw))
+            print(f"  ratio evtx ingest / records_json throughput: {raw['seconds'] / ing['seconds']:.2f} (stitched)")
     if args.only in (None, "xml"):
         xml = make_xml(OUT / f"wevtutil_{args.xml_events}.xml", args.xml_events)
         print(row("xml ingest", measure("ingest", [xml], threads)))
