@@ -21,8 +21,10 @@ from cabhunt.cab.quantum import (
     FRAME_SIZE,
     LENGTH_BASE,
     LENGTH_EXTRA,
+    LITERAL_MODELS,
     POSITION_BASE,
     POSITION_EXTRA,
+    SELECTOR,
     QuantumDecoder,
     lookup_table,
     model_sizes,
@@ -368,6 +370,25 @@ def test_round_trip_incompressible_data_through_literal_resorts() -> None:
         assert dec._syms[m] != sorted(dec._syms[m])
 
 
+def test_selector_resorts_move_match_entries_ahead_of_literals_and_back() -> None:
+    """The hot loop keeps each selector entry's literal table in a local (None for a match entry)
+    and must refresh them when a re-sort reorders the selector: a match-heavy start puts a match
+    entry first, the random bytes after it bring the literals back in front."""
+    rng = random.Random(3)
+    words = [bytes(rng.randrange(256) for _ in range(3)) for _ in range(8)]
+    src = b"".join(rng.choice(words) + bytes([rng.randrange(256)]) for _ in range(3000))
+    src += bytes(rng.randrange(256) for _ in range(40000))
+    dec = QuantumDecoder(16)
+    out = []
+    leaders = []
+    for data, size in encode_folder(src, 16, block=2000):
+        out.append(dec.decompress(data, size))
+        leaders.append(dec._syms[SELECTOR][0])
+    assert b"".join(out) == src
+    first_match = next(i for i, s in enumerate(leaders) if s >= LITERAL_MODELS)
+    assert any(s < LITERAL_MODELS for s in leaders[first_match:])
+
+
 def test_round_trip_small_blocks_and_one_byte_block() -> None:
     src = _corpus(3)[:8000] + b"z"
     blocks = encode_folder(src, 12, block=4000)
@@ -412,8 +433,11 @@ def test_empty_block_is_empty() -> None:
 def test_truncated_block_reports_missing_input() -> None:
     src = bytes(random.Random(5).randrange(256) for _ in range(4000))
     ((data, size),) = encode_folder(src, 16)
+    dec = QuantumDecoder(16)
     with pytest.raises(CabDecompressError, match="ends before its data"):
-        QuantumDecoder(16).decompress(data[: len(data) // 2], size)
+        dec.decompress(data[: len(data) // 2], size)
+    with pytest.raises(CabDecompressError, match="already failed"):
+        dec.decompress(data, size)
 
 
 def test_unread_tail_reports_bytes_appended_to_a_block() -> None:

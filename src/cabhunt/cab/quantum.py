@@ -94,8 +94,10 @@ def _renorm_tables() -> tuple[tuple[int, ...], tuple[int, ...]]:
 _RENORM_MASK, _RENORM_SHIFTS = _renorm_tables()
 _ONE: tuple[bytes, ...] = tuple(bytes((i,)) for i in range(256))
 """One-byte strings, repeated to lay out a model's lookup table."""
-_STEP_RUN: tuple[bytes, ...] = tuple(bytes((i,)) * RESCALE_STEP for i in range(256))
-"""RESCALE_STEP copies of each symbol: what one update inserts into a lookup table."""
+_STEP_RUN: tuple[bytearray, ...] = tuple(bytearray((i,)) * RESCALE_STEP for i in range(256))
+"""RESCALE_STEP copies of each symbol: what one update inserts into a lookup table. Bytearrays, not
+bytes, because bytearray slice assignment first copies any other source into a temporary bytearray;
+that copy cost more than the insertion itself. Never mutated."""
 _PLUS_STEP: tuple[int, ...] = tuple(range(RESCALE_STEP, RESCALE_LIMIT + 2 * RESCALE_STEP))
 """``_PLUS_STEP[f] == f + RESCALE_STEP`` for every frequency a model can hold: the hot loop looks the
 sum up instead of computing it, which saves allocating a new int object per update."""
@@ -260,6 +262,9 @@ class QuantumDecoder:
         except CabDecompressError:
             self._failed = True
             raise
+        except StopIteration:
+            self._failed = True
+            raise CabDecompressError("Quantum block ends before its data") from None
         except (IndexError, ValueError, OverflowError, MemoryError) as exc:
             # Safety net only: the coder invariants keep every index in range. Tests assert this
             # message never appears, so a slip shows up there instead of being hidden.
@@ -283,12 +288,21 @@ class QuantumDecoder:
     # doubles D and appends one input bit whether it is an ordinary or an underflow shift, so
     # shifting D by s is just bc -= s; the shift count comes from two table lookups (see
     # _renorm_tables). 0 <= D < R holds throughout, so every table index below is in range.
+    # After a renormalisation bc < 16 and D < 2**16, so V is a one-digit CPython int (< 2**30)
+    # when a symbol is decoded, except when D << bc happens to reach 2**30 (under 1% of symbols
+    # on random input, a few % of refills); keeping D and the bit buffer apart or refilling a
+    # byte at a time would cost more operations per symbol than those rare two-digit ones.
     #
     # Literal, length and position models are lookup tables (see lookup_table): the symbol is one
-    # index, its range start one find(), its update one 8-byte insertion.
+    # index, its range start one find(), its update one 8-byte insertion from a bytearray (see
+    # _STEP_RUN). On incompressible input, where nearly every token is a literal, find() is the
+    # largest single cost (CPython parses its arguments generically); the selector stays an
+    # if-chain because a table would add a second find() and insertion per token.
     def _run(self, data: bytes, out_len: int) -> None:
         buf = data + _TRAILER + (b"\x00" if (len(data) + len(_TRAILER)) & 1 else b"")
-        # The block as big-endian 16-bit words: one refill is one index.
+        # The block as big-endian 16-bit words, read through an iterator: a refill is one next()
+        # with no position counter to bounds-check or allocate. Running out of words raises
+        # StopIteration, which decompress reports as a truncated block.
         words = array("H", buf)
         if sys.byteorder == "little":
             words.byteswap()
@@ -313,6 +327,10 @@ class QuantumDecoder:
         wsize = self.window_size
         ss = syms[SELECTOR]
         o0, o1, o2, o3, o4, o5, o6 = ss
+        # m0..m6: the literal table of each selector entry in coding order, None for the matches,
+        # so the chain hands the literal branch its table without a second index.
+        lit = [*tables[:LITERAL_MODELS], None, None, None]
+        m0, m1, m2, m3, m4, m5, m6 = [lit[o] for o in ss]
         st, c1, c2, c3, c4, c5, c6 = self._selector_cum
         lb = tables[MATCH_LEN]
         lfr = freqs[MATCH_LEN]
@@ -325,11 +343,12 @@ class QuantumDecoder:
         emit = hist.append
 
         # Coder restart: the frame's first 16 bits fill the code register.
-        pos = 1
+        it = iter(words)
+        nx = next
         bc = 0
         L = 0
         R = 0x10000
-        V = words[0]
+        V = nx(it)
 
         left = out_len
         while left > 0:
@@ -344,21 +363,25 @@ class QuantumDecoder:
                 D = V >> bc
                 if (t1 := c1 * R // st) <= D:
                     sel = o0
+                    mb = m0
                     R -= t1
                     lo = t1
                 elif (t2 := c2 * R // st) <= D:
                     sel = o1
+                    mb = m1
                     R = t1 - t2
                     lo = t2
                     c1 = plus[c1]
                 elif (t3 := c3 * R // st) <= D:
                     sel = o2
+                    mb = m2
                     R = t2 - t3
                     lo = t3
                     c1 = plus[c1]
                     c2 = plus[c2]
                 elif (t4 := c4 * R // st) <= D:
                     sel = o3
+                    mb = m3
                     R = t3 - t4
                     lo = t4
                     c1 = plus[c1]
@@ -366,6 +389,7 @@ class QuantumDecoder:
                     c3 = plus[c3]
                 elif (t5 := c5 * R // st) <= D:
                     sel = o4
+                    mb = m4
                     R = t4 - t5
                     lo = t5
                     c1 = plus[c1]
@@ -374,6 +398,7 @@ class QuantumDecoder:
                     c4 = plus[c4]
                 elif (t6 := c6 * R // st) <= D:
                     sel = o5
+                    mb = m5
                     R = t5 - t6
                     lo = t6
                     c1 = plus[c1]
@@ -383,6 +408,7 @@ class QuantumDecoder:
                     c5 = plus[c5]
                 else:
                     sel = o6
+                    mb = m6
                     R = t6
                     lo = 0
                     c1 = plus[c1]
@@ -399,21 +425,18 @@ class QuantumDecoder:
                         [st, c1, c2, c3, c4, c5, c6], ss, shifts, SELECTOR
                     )
                     o0, o1, o2, o3, o4, o5, o6 = ss
+                    m0, m1, m2, m3, m4, m5, m6 = [lit[o] for o in ss]
                 s = rshift[(L & rmask[R]) + R]
                 p = pw[s]
                 L *= p  # not masked: the next symbol's renormalisation only uses its low 15 bits
                 R *= p
                 if bc < s:
-                    if pos >= lim:
-                        raise CabDecompressError("Quantum block ends before its data")
-                    V = (V << 16) | words[pos]
-                    pos += 1
+                    V = V * 65536 + nx(it)  # = V << 16 | word; multiply and add are the faster ops
                     bc += 16
                 bc -= s
 
-                if sel < 4:  # selectors 0-3 are literals (LITERAL_MODELS; a constant here, the hottest test)
+                if mb is not None:  # a literal
                     # ---- literal
-                    mb = tables[sel]
                     mt = lit_totals[sel]
                     sym = mb[((V >> bc) * mt + minus1[mt]) // R]  # symf = ((D + 1) * mt - 1) // R
                     c = mb.find(sym)
@@ -436,10 +459,7 @@ class QuantumDecoder:
                     L = (L * p) & 0x7FFF
                     R *= p
                     if bc < s:
-                        if pos >= lim:
-                            raise CabDecompressError("Quantum block ends before its data")
-                        V = (V << 16) | words[pos]
-                        pos += 1
+                        V = V * 65536 + nx(it)
                         bc += 16
                     bc -= s
                     continue
@@ -464,19 +484,13 @@ class QuantumDecoder:
                     L = (L * p) & 0x7FFF
                     R *= p
                     if bc < s:
-                        if pos >= lim:
-                            raise CabDecompressError("Quantum block ends before its data")
-                        V = (V << 16) | words[pos]
-                        pos += 1
+                        V = V * 65536 + nx(it)
                         bc += 16
                     bc -= s
                     e = len_extra[slot]
                     if e:
                         if bc < e:
-                            if pos >= lim:
-                                raise CabDecompressError("Quantum block ends before its data")
-                            V = (V << 16) | words[pos]
-                            pos += 1
+                            V = V * 65536 + nx(it)
                             bc += 16
                         bc -= e
                         length = len_base[slot] + ((V >> bc) & mask[e]) + 5
@@ -508,19 +522,13 @@ class QuantumDecoder:
                 L = (L * pw[s]) & 0x7FFF
                 R *= pw[s]
                 if bc < s:
-                    if pos >= lim:
-                        raise CabDecompressError("Quantum block ends before its data")
-                    V = (V << 16) | words[pos]
-                    pos += 1
+                    V = V * 65536 + nx(it)
                     bc += 16
                 bc -= s
                 e = pos_extra[slot]
                 if e:
                     while bc < e:
-                        if pos >= lim:
-                            raise CabDecompressError("Quantum block ends before its data")
-                        V = (V << 16) | words[pos]
-                        pos += 1
+                        V = V * 65536 + nx(it)
                         bc += 16
                     bc -= e
                     offset = pos_base[slot] + ((V >> bc) & mask[e]) + 1
@@ -546,4 +554,4 @@ class QuantumDecoder:
 
         del hist[end:]  # bytes a final match produced beyond the block
         self._selector_cum = [st, c1, c2, c3, c4, c5, c6]
-        self._read_bits = pos * 16 - bc
+        self._read_bits = (lim - sum(1 for _ in it)) * 16 - bc  # counts the unread words (usually a few)
