@@ -153,8 +153,9 @@ def test_arrays_do_not_import_pandas() -> None:
     assert int_array([3, 4]).to_pylist() == [3, 4]
 
 
-def test_staged_and_direct_flush_write_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    """EVTX goes through the staging table, other input straight into events: same result."""
+def test_decided_first_and_direct_flush_write_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EVTX is sorted into kept and skipped records before the INSERT, other input goes straight
+    into events: same events, same counts."""
     files = sorted(shared_or_skip("fixtures/evtx").glob("*.evtx"))[:6]
 
     def run() -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
@@ -163,7 +164,7 @@ def test_staged_and_direct_flush_write_the_same_events(monkeypatch: pytest.Monke
             ledger = [{k: r[k] for k in ("path", "records_read", "normalized", "skipped", "errors")} for r in store.ledger()]
             return events, ledger
 
-    staged = run()
+    decided = run()
     original = loader_mod.Loader.open_file
 
     def direct(self: loader_mod.Loader, stats: Any, *, key: str | None, label: str, expect_skips: bool = False) -> int:
@@ -171,8 +172,8 @@ def test_staged_and_direct_flush_write_the_same_events(monkeypatch: pytest.Monke
         return original(self, stats, key=key, label=label, expect_skips=False)
 
     monkeypatch.setattr(loader_mod.Loader, "open_file", direct)
-    assert run() == staged
-    assert staged[0], "the fixtures hold events"
+    assert run() == decided
+    assert decided[0], "the fixtures hold events"
 
 
 def test_ingest_file_without_a_digest_hashes_the_file_first(tmp_path: Path) -> None:
@@ -194,3 +195,42 @@ def test_ingest_file_without_a_digest_hashes_the_file_first(tmp_path: Path) -> N
     finally:
         loader.close()
         store.close()
+
+
+def test_file_cut_off_between_its_flushes_is_read_again_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large file goes through in several flushes: a run that dies after the first leaves its
+    events marked pending; the next run drops them and reads the file again, once."""
+    path = tmp_path / "big.json"
+    exp = _write(path, ["ok"] * 12 + ["skip", "bad", "blank"] + ["ok"] * 12 + ["skip"])
+    db = tmp_path / "store.db"
+    original_init, original_write = loader_mod.Loader.__init__, loader_mod.Loader._write
+    calls = []
+
+    def small(self: loader_mod.Loader, st_: Store, **kw: Any) -> None:
+        original_init(self, st_, flush_records=8)
+
+    def dies_second(self: loader_mod.Loader, *args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the run is stopped mid-file
+        return original_write(self, *args)
+
+    from cabhunt.ingest import ndjson
+
+    monkeypatch.setattr(ndjson.read_ndjson, "__defaults__", (2048,))  # a few lines per read
+    monkeypatch.setattr(loader_mod.Loader, "__init__", small)
+    monkeypatch.setattr(loader_mod.Loader, "_write", dies_second)
+    with Store.open(db, memory_limit="1GB", threads=2) as store, pytest.raises(KeyboardInterrupt):
+        ingest_paths(store, [path], Problems())
+    monkeypatch.setattr(loader_mod.Loader, "_write", original_write)
+    with Store.open(db, memory_limit="1GB", threads=2) as store:
+        assert rows(store, columns=["event_uid"]), "the first flush was written before the run died"
+        assert not store.ledger()
+        problems = Problems()
+        ingest_paths(store, [path], problems)
+        assert str(path) in problems.files  # reported as read again
+        (row,) = store.ledger()
+        assert (row["records_read"], row["normalized"], row["errors"]) == (exp["records"], len(exp["ok"]), 1)
+        assert sum(row["skipped"].values()) == exp["skipped"]
+        uids = sorted(int(r["event_uid"].split(":")[1]) for r in rows(store, columns=["event_uid"]))
+        assert uids == exp["ok"]

@@ -119,3 +119,30 @@ def test_xml_events_counted_even_when_cut(n: int, cut: st.DataObject, chunk: int
     assert [g["Event"]["EventData"]["N"] for g in good] == [i + 1 for i in range(n) if i not in damaged]
     assert stats.errors == len(damaged)
     assert stats.records_read == len(damaged)  # good ones are counted by the loader, broken ones here
+
+
+_raw_line = st.one_of(
+    st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")),  # any bytes, invalid UTF-8 too
+    st.builds(lambda v: json.dumps({"k": v}, ensure_ascii=False).encode("utf-8"), _text),
+    st.just(b"  "),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(lines=st.lists(_raw_line, max_size=30), block=st.integers(min_value=4, max_value=96),
+       bom=st.booleans(), final_newline=st.booleans(), packed=st.booleans())
+def test_ndjson_any_bytes_any_block_size(lines: list[bytes], block: int, bom: bool, final_newline: bool,
+                                         packed: bool) -> None:
+    """Whatever the bytes and however they fall into blocks: every non-blank line once, with its
+    number, bad UTF-8 replaced (the line is kept), a UTF-8 byte order mark dropped."""
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x"
+        content = (b"\xef\xbb\xbf" if bom else b"") + data
+        path.write_bytes(gzip.compress(content) if packed else content)
+        got = _lines_of(path, block)
+    decoded = [ln.decode("utf-8", errors="replace").rstrip("\r") for ln in data.split(b"\n")] if data else []
+    if final_newline and lines:
+        decoded.pop()
+    want = [(i, ln) for i, ln in enumerate(decoded, 1) if ln.strip(" \t\r\n")]
+    assert got == want

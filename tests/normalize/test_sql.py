@@ -141,3 +141,91 @@ def test_path_segments_and_prefix_paths(con: duckdb.DuckDBPyConnection) -> None:
     clash.ref("$.channel")
     with pytest.raises(FieldMapError):
         clash.structure()
+
+
+_VALUES = st.sampled_from([
+    "1", "3", "4", "11", "4688", "5145", 1, 3, 4688, 7.5, "", "-", " 1 ", None, True, [1], {"#text": "1"}, {"#text": 3},
+    "Microsoft-Windows-Sysmon/Operational", "microsoft-windows-sysmon/operational", "Security", "Microsoft-Windows-Sysmon",
+    "Microsoft-Windows-Security-Auditing", "System", "2026-03-02 10:15:04.123", "conn", "dns", "http", "smb_files", "x",
+])
+
+
+_LIKELY = {  # values a field of that name usually holds, so that records are kept often enough
+    "channel": st.sampled_from(["Microsoft-Windows-Sysmon/Operational", "security", "Microsoft-Windows-SMBClient/Security"]),
+    "provider": st.sampled_from(["Microsoft-Windows-Sysmon", "Microsoft-Windows-Security-Auditing", "Other"]),
+    "source": st.sampled_from(["Microsoft-Windows-Sysmon", "Microsoft-Windows-Security-Auditing"]),
+    "code": st.sampled_from(["1", "3", "11", "4688", "5145", 1, 4688, 31017, {"#text": "1"}]),
+    "id": st.sampled_from(["1", "3", "11", "4688", "5145", 1, 4688, 31017, {"#text": "1"}]),
+    "path": st.sampled_from(["conn", "dns", "smb_files", "files", "weird"]),
+}
+
+
+def _value(path: str, data: st.DataObject) -> object:
+    last = path.rsplit(".", 1)[-1].strip('"').lower()
+    likely = next((v for k, v in _LIKELY.items() if k in last), None)
+    return data.draw(likely if likely is not None and data.draw(st.booleans()) else _VALUES)
+
+
+def _leaves(structure: str) -> list[str]:
+    import json
+
+    def walk(node: dict[str, object], prefix: str) -> list[str]:
+        out = []
+        for key, child in node.items():
+            path = f'{prefix}."{key}"'
+            out += walk(child, path) if isinstance(child, dict) else [path]
+        return out
+
+    return walk(json.loads(structure), "$")
+
+
+def _document(paths: list[str], decisive: list[str], data: st.DataObject) -> str:
+    """A JSON text setting most ``decisive`` paths and a few of ``paths`` to random values
+    (and now and then not an object at all)."""
+    import json
+
+    from cabhunt.normalize.sql import path_segments
+
+    if data.draw(st.integers(0, 9)) == 0:
+        return json.dumps(data.draw(_VALUES))
+    doc: dict[str, object] = {}
+    chosen = [p for p in decisive if data.draw(st.integers(0, 4)) > 0]
+    for path in chosen + data.draw(st.lists(st.sampled_from(paths), max_size=4)):
+        *parents, leaf = path_segments(path)
+        node: object = doc
+        for key in parents:
+            if not isinstance(node, dict):
+                break
+            node = node.setdefault(key, {})
+        if isinstance(node, dict):
+            node[leaf] = _value(path, data)
+    return json.dumps(doc)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.sampled_from([*WINDOWS_SHAPES, *KEYED_SHAPES]), data=st.data())
+def test_decisions_from_the_small_parse_equal_the_full_map(shape: str, data: st.DataObject) -> None:
+    """Keep and skip reason taken from only the fields they read agree with the full map's, record by record."""
+    cmap = compile_map(shape)
+    decisive = _leaves(cmap.keep_structure)
+    lines = [_document(cmap.paths, decisive, data) for _ in range(data.draw(st.integers(1, 12)))]
+    key = data.draw(st.sampled_from([None, "conn", "squid", "nope"]))
+    c = duckdb.connect()
+
+    def stage(structure: str) -> str:
+        return (
+            "(SELECT i::INTEGER AS _row, 1::INTEGER AS _fk, i::BIGINT AS id, line, json_transform(line, "
+            f"'{structure.replace(chr(39), chr(39) * 2)}') AS _s, 'p:' AS _uid_prefix, 'f' AS _src_file, "
+            f"'{shape}' AS _src_format, ?::VARCHAR AS _default_key FROM (SELECT unnest(?) AS line, "
+            "generate_subscripts(?, 1) AS i))"
+        )
+
+    full = c.execute(
+        f"SELECT id, _keep, CASE WHEN _keep THEN NULL ELSE _reason END FROM ({cmap._inner(stage(cmap.structure))}) ORDER BY id",
+        [key, lines, lines],
+    ).fetchall()
+    small = c.execute(
+        f"SELECT * FROM ({cmap.decisions_sql(stage(cmap.keep_structure))}) ORDER BY _row", [key, lines, lines]
+    ).fetchall()
+    assert small == full
+    assert len(cmap.keep_structure) <= len(cmap.structure)

@@ -3,10 +3,11 @@
 Records are buffered per field map across files (a fleet collection is thousands of small EVTX
 files; one SQL round per file would cost more than the parsing) and flushed as one Arrow
 table: one INSERT ... SELECT parses every record once (all the map's JSON paths at a time) and
-writes the events; a second statement counts skipped and broken records per file only when
-some record was not written. Input that mostly skips (whole EVTX channels) is normalized into a
-staging table instead, which yields the counts and the events from one parse. Flushes run in a
-background thread while the next files are read. No per-record Python work.
+writes the events. When some record was not written, a second statement takes the keep
+decisions again from a parse of only the few fields they read, which gives the counts per file
+and reason and the broken records. Input known to skip (whole EVTX channels, a mixed export
+after its first flush) takes the decisions first, and the INSERT parses only the kept records.
+Flushes run in a background thread while the next files are read. No per-record Python work.
 
 Every statement commits on its own (no long transactions holding a whole file in memory, and a
 failed statement can be retried). A file is marked *pending* in the store before its first
@@ -24,7 +25,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch, int_array, string_array
+from cabhunt.ingest.batch import BATCH_BYTES, BATCH_RECORDS, Batch, bool_array, int_array, string_array
 from cabhunt.ingest.ledger import REPORT_PER_FILE, FileStats
 from cabhunt.normalize import CompiledMap
 from cabhunt.normalize.sql import sql_literal
@@ -34,7 +35,7 @@ T = TypeVar("T")
 COMMIT_SECONDS = 10.0
 EARLY_RECORDS = 8_192  # records many small files must gather before the idle flush thread takes them
 SMALL_CHUNK = 2_048  # records; Arrow chunks averaging fewer are combined before the flush
-CHUNK_ROWS = 8_192  # records per Arrow chunk handed to DuckDB
+CHUNKS_PER_THREAD = 2  # Arrow chunks per DuckDB thread in a flush (each thread scans whole chunks)
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Loader:
         self._skipping: dict[str, bool] = {}  # map shape -> its last flush did not keep every record
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: Future[_Written] | None = None
+        self._threads = int(store.duck.execute("SELECT current_setting('threads')").fetchall()[0][0])
 
     # -- feeding -------------------------------------------------------------------------------
     def open_file(self, stats: FileStats, *, key: str | None, label: str, expect_skips: bool = False) -> int:
@@ -195,7 +197,7 @@ class Loader:
         if not pending.files:
             return
         self.wait()
-        table = _batch_table(pending)
+        table = _batch_table(pending, self._threads)
         files = pending.files
         pending.tables, pending.records, pending.nbytes, pending.files = [], 0, 0, {}
         unmarked = [self._sources[fk] for fk in files if not self._sources[fk].marked]
@@ -205,26 +207,26 @@ class Loader:
         sent = [n for _slot, n in files.values()]
         cmap = pending.cmap
         skipping = self._skipping.get(cmap.shape)
-        staged = bool(skipping or (skipping is None and any(src.expect_skips for src in sources)))
+        decide_first = bool(skipping or (skipping is None and any(src.expect_skips for src in sources)))
         marks = [(src.stats.sha256, str(src.stats.path)) for src in unmarked]
         if background:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cabhunt-flush")
-            self._inflight = self._pool.submit(self._write, cmap, table, sources, sent, marks, staged)
+            self._inflight = self._pool.submit(self._write, cmap, table, sources, sent, marks, decide_first)
         else:
-            self._apply(self._write(cmap, table, sources, sent, marks, staged))
+            self._apply(self._write(cmap, table, sources, sent, marks, decide_first))
 
     def _write(
         self, cmap: CompiledMap, table: Any, sources: list[_Source], sent: list[int],
-        marks: list[tuple[str, str]], staged: bool,
+        marks: list[tuple[str, str]], decide_first: bool,
     ) -> _Written:
-        """Parse, normalize and insert the records, each parsed once; SQL only (no counters touched).
+        """Parse, normalize and insert the records; SQL and array work only (no counters touched).
 
         Usually every record is kept (a Winlogbeat or SIEM export): one INSERT does it all, and
         when it wrote as many events as records were sent the per-file counts are known
-        already; otherwise one more statement counts the skipped and broken ones. ``staged``
-        (EVTX: most event ids are not used) goes through a staging table instead, which gives
-        the counts and the events from one parse.
+        already; otherwise the keep decisions are taken again from a parse of only the few
+        fields they read. ``decide_first`` (input known to skip: EVTX channels, mixed exports)
+        takes the decisions first, and the INSERT then parses and normalizes only the kept.
         """
         self.store.mark_pending(marks)
         duck = self.store.duck
@@ -232,43 +234,22 @@ class Loader:
         duck.register("_cabhunt_batch", table)
         try:
             with _filters_stay(duck):
-                if staged:
-                    done.counts = self._staged(cmap, sources)
-                else:
-                    guarded, written = _unguarded_first(
+                if not decide_first:
+                    _guarded, written = _unguarded_first(
                         lambda g: self.store.append_events(cmap.events_sql(_batch_sql(cmap, sources, g)))
                     )
                     if written == sum(sent):
                         return done
-                    done.counts = duck.execute(cmap.counts_sql(_batch_sql(cmap, sources, guarded))).fetchall()
-                parsed = [0] * len(sources)
-                for slot, _keep, _reason, count in done.counts:
-                    parsed[int(slot) - 1] += int(count)
-                if any(n > p for n, p in zip(sent, parsed, strict=True)):
-                    done.first_bad = duck.execute(
-                        f"SELECT _fk, id FROM (SELECT _fk, id, {_parse_sql(cmap, guarded=True)} AS _s "
-                        f"FROM _cabhunt_batch) WHERE _s IS NULL "
-                        f"QUALIFY row_number() OVER (PARTITION BY _fk ORDER BY id) <= {REPORT_PER_FILE} ORDER BY _fk, id"
-                    ).fetchall()
-                done.parsed = parsed
+                    _decide(duck, cmap, table, sources, done)
+                    return done
+                keep = _decide(duck, cmap, table, sources, done)
+                if keep is not None:
+                    duck.unregister("_cabhunt_batch")
+                    duck.register("_cabhunt_batch", table.append_column("_k", keep))
+                    self.store.append_events(cmap.events_sql(_batch_sql(cmap, sources, False, where="_k")))
         finally:
             duck.unregister("_cabhunt_batch")
         return done
-
-    def _staged(self, cmap: CompiledMap, sources: list[_Source]) -> list[tuple[Any, ...]]:
-        """Normalize into a staging table (kept records only get columns), count there, insert the kept."""
-        duck = self.store.duck
-        _unguarded_first(
-            lambda g: duck.execute(
-                f"CREATE OR REPLACE TEMP TABLE _cabhunt_stage AS {cmap.staged_sql(_batch_sql(cmap, sources, g))}"
-            )
-        )
-        try:
-            counts = duck.execute("SELECT _fk, _keep, _reason, count(*) FROM _cabhunt_stage GROUP BY ALL").fetchall()
-            self.store.append_events(f"SELECT {cmap.event_columns()} FROM _cabhunt_stage WHERE _keep")
-        finally:
-            duck.execute("DROP TABLE IF EXISTS _cabhunt_stage")
-        return counts
 
     def _apply(self, done: _Written) -> None:
         """Per file of a flush: records read, kept, skipped by reason, and broken (not JSON)."""
@@ -311,6 +292,55 @@ class _Written:
     first_bad: list[tuple[Any, ...]] = field(default_factory=list)
 
 
+def _decide(duck: Any, cmap: CompiledMap, table: Any, sources: list[_Source], done: _Written) -> Any:
+    """Keep decisions for every record of the registered batch, from a parse of only the fields
+    they read: fills ``done`` (counts per file and reason, records parsed, first broken ones)
+    and returns the keep mask as an Arrow boolean array (None when no record is kept)."""
+    import numpy as np
+
+    _guarded, result = _unguarded_first(
+        lambda g: duck.sql(cmap.decisions_sql(_decision_stage(cmap, sources, g))).to_arrow_table()
+    )
+    n = table.num_rows
+    fks = np.asarray(table["_fk"].to_numpy(), dtype=np.int64)
+    rows = np.asarray(result["_row"].to_numpy(), dtype=np.int64)
+    kept = np.asarray(result["_keep"].to_numpy(zero_copy_only=False), dtype=bool)
+    reasons = result["_reason"].combine_chunks().dictionary_encode()
+    slots = len(sources)
+    counts: list[tuple[Any, ...]] = []
+    per_slot = np.bincount(fks[rows[kept]], minlength=slots + 1)
+    counts += [(slot, True, None, int(c)) for slot, c in enumerate(per_slot) if c]
+    names = reasons.dictionary.to_pylist()
+    if names:
+        codes = np.asarray(reasons.indices.to_numpy(zero_copy_only=False))[~kept].astype(np.int64)
+        pairs = np.bincount(fks[rows[~kept]] * len(names) + codes, minlength=(slots + 1) * len(names))
+        counts += [(int(i) // len(names), False, names[int(i) % len(names)], int(pairs[i])) for i in np.flatnonzero(pairs)]
+    done.counts = counts
+    done.parsed = [int(c) for c in np.bincount(fks[rows], minlength=slots + 1)[1:]]
+    parsed = np.zeros(n, dtype=bool)
+    parsed[rows] = True
+    done.first_bad = _first_broken(fks, table["id"], np.flatnonzero(~parsed))
+    if not kept.any():
+        return None
+    mask = np.zeros(n, dtype=bool)
+    mask[rows[kept]] = True
+    return bool_array(mask)
+
+
+def _first_broken(fks: Any, ids: Any, bad: Any) -> list[tuple[int, int]]:
+    """``(slot, id)`` of the first REPORT_PER_FILE broken records of each file, by id."""
+    import numpy as np
+
+    if not len(bad):
+        return []
+    bad_ids = np.asarray(ids.to_numpy(), dtype=np.int64)[bad]
+    order = np.lexsort((bad_ids, fks[bad]))
+    bad_fk, bad_id = fks[bad][order], bad_ids[order]
+    rank = np.arange(len(bad_fk)) - np.searchsorted(bad_fk, bad_fk, side="left")
+    first = rank < REPORT_PER_FILE
+    return list(zip(bad_fk[first].tolist(), bad_id[first].tolist(), strict=True))
+
+
 def _unguarded_first(run: Callable[[bool], T]) -> tuple[bool, T]:
     """``run(guarded)``: first parsing every line as it is, and if some line is not JSON (DuckDB
     then fails the whole statement, which writes nothing) again validating each line first
@@ -340,8 +370,9 @@ def _texts_to_table(pending: _Pending) -> None:
     pending.texts, pending.text_ids, pending.text_slots = [], [], []
 
 
-def _batch_table(pending: _Pending) -> Any:
-    """The buffered records as one Arrow table ``(_fk, id, line)`` in large chunks."""
+def _batch_table(pending: _Pending, threads: int) -> Any:
+    """The buffered records as one Arrow table ``(_fk, id, line, _row)`` in large chunks."""
+    import numpy as np
     import pyarrow as pa
 
     _texts_to_table(pending)
@@ -349,23 +380,39 @@ def _batch_table(pending: _Pending) -> Any:
     chunks = table["line"].num_chunks
     if chunks > 1 and table.num_rows / chunks < SMALL_CHUNK:
         table = table.combine_chunks()  # many small files: DuckDB would work on tiny vectors
-    # DuckDB scans an Arrow table chunk by chunk, one thread each: slice (without copying) so
-    # that every thread has work.
-    return pa.Table.from_batches(table.to_batches(max_chunksize=CHUNK_ROWS), schema=table.schema)
+    # ``_row`` (the position) ties the keep decisions back to the records.
+    table = table.append_column("_row", int_array(np.arange(table.num_rows), 32))
+    # DuckDB scans an Arrow table chunk by chunk, one thread each: slice (without copying) into
+    # several chunks per thread, so that no thread idles while another scans the last one.
+    rows = max(SMALL_CHUNK, -(-table.num_rows // (CHUNKS_PER_THREAD * max(1, threads))))
+    return pa.Table.from_batches(table.to_batches(max_chunksize=rows), schema=table.schema)
 
 
-def _parse_sql(cmap: CompiledMap, *, guarded: bool) -> str:
-    """Every JSON path the map needs, parsed from ``line`` in one call (NULL when not JSON)."""
-    parsed = f"json_transform(line, {sql_literal(cmap.structure)})"
+def _parse_sql(structure: str, *, guarded: bool) -> str:
+    """Every JSON path of ``structure``, parsed from ``line`` in one call (NULL when not JSON)."""
+    parsed = f"json_transform(line, {sql_literal(structure)})"
     return f"CASE WHEN json_valid(line) THEN {parsed} END" if guarded else parsed
 
 
-def _batch_sql(cmap: CompiledMap, sources: list[_Source], guarded: bool) -> str:
+def _batch_sql(cmap: CompiledMap, sources: list[_Source], guarded: bool, where: str | None = None) -> str:
     """The registered batch as the staging relation the compiled map reads (parsed once per record).
 
     Per-file values come from literal lists indexed by the ``_fk`` slot (a join with a table
-    of files would cost more than the parsing); a single file's are plain constants.
+    of files would cost more than the parsing); a single file's are plain constants. ``where``
+    filters the batch's rows before anything is parsed.
     """
+    parsed = _parse_sql(cmap.structure, guarded=guarded)
+    filtered = f" WHERE {where}" if where else ""
+    return f"(SELECT _fk, id, line, {parsed} AS _s, {_per_file_sql(sources)} FROM _cabhunt_batch{filtered})"
+
+
+def _decision_stage(cmap: CompiledMap, sources: list[_Source], guarded: bool) -> str:
+    """The batch as the relation the keep decisions read: the few fields they need, parsed."""
+    return f"(SELECT _row, _fk, id, {_parse_sql(cmap.keep_structure, guarded=guarded)} AS _s, {_per_file_sql(sources)} FROM _cabhunt_batch)"
+
+
+def _per_file_sql(sources: list[_Source]) -> str:
+    """The per-file columns of the staging relation, indexed by the ``_fk`` slot."""
 
     def per_file(values: list[str | None]) -> str:
         if len(values) == 1:
@@ -378,8 +425,7 @@ def _batch_sql(cmap: CompiledMap, sources: list[_Source], guarded: bool) -> str:
         "_src_format": [src.stats.format for src in sources],
         "_default_key": [src.key for src in sources],
     }
-    extra = ", ".join(f"{per_file(values)} AS {name}" for name, values in columns.items())
-    return f"(SELECT _fk, id, line, {_parse_sql(cmap, guarded=guarded)} AS _s, {extra} FROM _cabhunt_batch)"
+    return ", ".join(f"{per_file(values)} AS {name}" for name, values in columns.items())
 
 
 @contextmanager

@@ -55,38 +55,40 @@ LONG_LINE = 256  # average bytes per line above which lines are found with bytes
 _JSON_SPACE = " \t\r\n"  # whitespace as JSON defines it (a line of only these is not a record)
 
 
-def _line_ends(block: bytes | bytearray) -> Any:
-    """Positions of the ``\\n`` bytes of ``block`` as an int64 numpy array.
+def _line_ends(block: bytes | bytearray, end: int) -> Any:
+    """Positions of the ``\\n`` bytes of ``block[:end]`` as an int64 numpy array.
 
     Long lines (the usual Winlogbeat or EVTX-JSON record is kilobytes) are found fastest by
     ``bytes.find`` (memchr); a block of short lines is cheaper to scan with one numpy pass.
     """
     import numpy as np
 
-    sample = block.count(b"\n", 0, SAMPLE_BYTES)
-    if sample and min(len(block), SAMPLE_BYTES) // sample < LONG_LINE:
-        return np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    sample = block.count(b"\n", 0, min(end, SAMPLE_BYTES))
+    if sample and min(end, SAMPLE_BYTES) // sample < LONG_LINE:
+        return np.flatnonzero(np.frombuffer(block, dtype=np.uint8, count=end) == 10)
     ends: list[int] = []
     append, find = ends.append, block.find
-    pos = find(b"\n")
+    pos = find(b"\n", 0, end)
     while pos >= 0:
         append(pos)
-        pos = find(b"\n", pos + 1)
+        pos = find(b"\n", pos + 1, end)
     return np.asarray(ends, dtype=np.int64)
 
 
-def _arrow_lines(block: bytes | bytearray) -> tuple[Any, Any, bytes | bytearray]:
-    """The lines of ``block`` (each ending in ``\\n``) as an Arrow string array, terminators dropped.
+def _arrow_lines(block: bytes | bytearray, end: int) -> tuple[Any, Any, bytes | bytearray]:
+    """The lines of ``block[:end]`` (each ending in ``\\n``) as an Arrow string array, terminators dropped.
 
     The data buffer is the block minus its newlines, so each line is copied once (by
-    ``bytes.replace``) and never becomes a Python object.
+    ``replace``) and never becomes a Python object. Bytes after ``end`` (the start of the next
+    line) are left in that buffer past the last line, where nothing reads them.
     """
     import numpy as np
     import pyarrow as pa
 
-    if b"\r" in block:  # one-byte search (memchr); a two-byte one costs ten times more
-        block = block.replace(b"\r\n", b"\n")
-    ends = _line_ends(block)
+    if block.find(b"\r", 0, end) >= 0:  # one-byte search (memchr); a two-byte one costs ten times more
+        block = block[:end].replace(b"\r\n", b"\n")
+        end = len(block)
+    ends = _line_ends(block, end)
     offsets = np.empty(len(ends) + 1, dtype=np.int32)
     offsets[0] = 0
     offsets[1:] = ends - np.arange(len(ends))  # positions once the newlines are gone
@@ -129,31 +131,40 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
             yield Batch(texts=[ln for ln in lines if ln.strip(_JSON_SPACE)], ids=ids)
         return
     line_no = 1
-    carry = b""
     with open_stream(path) as fh:
+        # One buffer for the whole file, read into in place: a partial last line is moved to its
+        # front and the next block read behind it (a fresh block, a join and a slice per block
+        # would each cost a copy of the block and its page faults).
+        buf = bytearray(block_bytes)
+        view = memoryview(buf)
+        have = 0  # bytes in ``buf``: the carried-over partial line, then what was read
         first_block = True
         while True:
-            # One read per block; only a carried-over partial line costs a join. (A buffer sized
-            # for a whole block up front would be zero-filled for every small file.)
-            chunk = fh.read(block_bytes)
-            data = carry + chunk if carry else chunk
-            if first_block and data.startswith(codecs.BOM_UTF8):
-                data = data[len(codecs.BOM_UTF8) :]
+            if len(buf) - have < block_bytes:  # a line longer than a block: make room
+                del view
+                buf.extend(bytes(have + block_bytes - len(buf)))
+                view = memoryview(buf)
+            got = fh.readinto(view[have : have + block_bytes]) or 0
+            have += got
+            if first_block and buf.startswith(codecs.BOM_UTF8):
+                have -= len(codecs.BOM_UTF8)
+                buf[:have] = bytes(view[len(codecs.BOM_UTF8) : have + len(codecs.BOM_UTF8)])
             first_block = False
-            eof = not chunk
+            eof = got == 0
             if eof:
-                if not data:
+                if not have:
                     return
-                data += b"\n"
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry = data
+                buf[have : have + 1] = b"\n"  # the last line, unterminated
+                have += 1
+            cut = buf.rfind(b"\n", 0, have) + 1  # bytes of whole lines
+            if not cut:
                 continue
-            buf, carry = (data, b"") if cut == len(data) - 1 else (data[: cut + 1], data[cut + 1 :])
+            # (a short last block is copied out: its lines are not worth the whole buffer)
+            block = buf if 2 * cut >= len(buf) else bytes(view[:cut])
             try:
-                arr, offsets, packed = _arrow_lines(buf)
+                arr, offsets, packed = _arrow_lines(block, cut)
             except pa.ArrowInvalid:
-                texts = [t.rstrip("\r") for t in buf.decode("utf-8", errors="replace").split("\n")[:-1]]
+                texts = [t.rstrip("\r") for t in buf[:cut].decode("utf-8", errors="replace").split("\n")[:-1]]
                 ids = [line_no + i for i, t in enumerate(texts) if t.strip(_JSON_SPACE)]
                 yield Batch(texts=[t for t in texts if t.strip(_JSON_SPACE)], ids=ids)
                 line_no += len(texts)
@@ -166,5 +177,8 @@ def read_ndjson(path: Path, block_bytes: int = READ_BYTES) -> Iterator[Batch]:
                 else:
                     yield Batch(texts=[], first_id=line_no, arrow=arr)
                 line_no += len(arr)
+            del block
+            buf[: have - cut] = bytes(view[cut:have])  # the partial line (usually short)
+            have -= cut
             if eof:
                 return

@@ -147,6 +147,25 @@ class PathTable:
             exprs[f"__cabhunt_p{self._index[path]}__"] = f"({expr})"
         return re.sub(r"__cabhunt_p\d+__", lambda m: exprs[m.group(0)], sql)
 
+    def subset(self, sql: str) -> tuple[str, str]:
+        """``(structure, resolved sql)`` for a query reading only the paths ``sql`` refers to.
+
+        Each path keeps the root it has in the full table (a prefix kept as JSON text stays
+        one), so every path reads exactly the value it reads in the full structure.
+        """
+        used = sorted({int(m) for m in re.findall(r"__cabhunt_p(\d+)__", sql)})
+        if not used:  # the decision reads no field: parse as the full map does (same NULLs)
+            return self.structure(), self.resolve(sql)
+        roots = self._roots()
+        sub = PathTable()
+        for i in used:
+            segs = path_segments(self.paths[i])
+            root = next(p for p, r in roots.items() if segs[: len(r)] == r)
+            sub.ref(root)
+        renamed = {f"__cabhunt_p{i}__": sub.ref(self.paths[i]) for i in used}
+        sql = re.sub(r"__cabhunt_p\d+__", lambda m: renamed[m.group(0)], sql)
+        return sub.structure(), sub.resolve(sql)
+
     def _roots(self) -> dict[str, list[str]]:
         parsed = {p: path_segments(p) for p in self.paths}
         roots = {}
@@ -223,6 +242,11 @@ class CompiledMap:
     # the staging relation; ``{keep}`` the place of the row filter, before the column projection,
     # so the columns of a skipped record are never computed.
     prepared_sql: str
+    # The same ``_keep``/``_reason`` decision from only the paths it needs (a much smaller
+    # structure): one row ``_row, _keep, _reason`` per parsed record of ``{stage}``, whose
+    # ``_s`` is parsed with ``keep_structure``.
+    keep_structure: str = "{}"
+    keep_sql: str = ""
 
     def events_sql(self, stage: str) -> str:
         """SELECT of the event columns (schema order) for the kept records of ``stage``.
@@ -235,18 +259,6 @@ class CompiledMap:
             cols.append(f'try_cast({self._final(name)} AS {typ}) AS "{name}"')
         return f"SELECT {', '.join(cols)} FROM ({self._inner(stage, keep=True)})"
 
-    def staged_sql(self, stage: str) -> str:
-        """Every parsed record of ``stage``: ``_fk``, ``_keep``, the skip ``_reason``, and the event
-        columns, computed for kept records only (NULL for the others)."""
-        cols = [
-            f'CASE WHEN _keep THEN try_cast({self._final(name)} AS {typ}) END AS "{name}"'
-            for name, typ in EVENT_COLUMNS.items()
-        ]
-        return (
-            f"SELECT _fk, _keep, CASE WHEN _keep THEN NULL ELSE _reason END AS _reason, {', '.join(cols)} "
-            f"FROM ({self._inner(stage)})"
-        )
-
     @staticmethod
     def event_columns() -> str:
         """The event column list, quoted, in schema order."""
@@ -258,6 +270,11 @@ class CompiledMap:
             f"SELECT _fk, _keep, CASE WHEN _keep THEN NULL ELSE _reason END AS reason, count(*) "
             f"FROM ({self._inner(stage)}) GROUP BY ALL"
         )
+
+    def decisions_sql(self, stage: str) -> str:
+        """Per parsed record of ``stage`` (parsed with :attr:`keep_structure`): ``_row``, ``_keep``,
+        and the skip ``_reason`` (NULL when kept); records that are not JSON give no row."""
+        return self.keep_sql.replace("{stage}", stage)
 
     def _inner(self, stage: str, *, keep: bool = False) -> str:
         # ``{keep}`` first: ``stage`` may be SQL text holding any characters.
@@ -373,21 +390,34 @@ def _windows(shape: str) -> CompiledMap:
         cols.append(f'{expr} AS "{col}"')
     cols.append(f"{column('user')} AS _user")
 
-    level1 = (
-        f"SELECT {_PASS}, {code} AS _code, {channel} AS _channel, {provider} AS _provider, "
-        f"{host} AS _host, {record_id} AS _record_id FROM {{stage}} WHERE _s IS NOT NULL"
+    def level1(columns: str, more: str = "") -> str:
+        return (
+            f"SELECT {columns}, {code} AS _code, {channel} AS _channel, {provider} AS _provider{more} "
+            f"FROM {{stage}} WHERE _s IS NOT NULL"
+        )
+
+    def level3(inner: str) -> str:
+        level2 = (
+            f"SELECT *, CASE {' '.join(kind_whens)} "
+            f"WHEN _channel IS NULL AND _provider IS NULL THEN CASE {' '.join(fallback_whens)} END END AS _kind "
+            f"FROM ({inner})"
+        )
+        return (
+            f"SELECT *, coalesce({' OR '.join(keep_terms)}, false) AS _keep, "
+            f"CASE WHEN _code IS NULL THEN 'no event id' ELSE 'event id not used' END AS _reason FROM ({level2})"
+        )
+
+    full = level1(_PASS, f", {host} AS _host, {record_id} AS _record_id")
+    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3(full)}){{keep}}"
+    keep_structure, keep_sql = paths.subset(_decisions(level3(level1("_row, _s"))))
+    return CompiledMap(
+        shape=shape, paths=paths.paths, structure=paths.structure(), prepared_sql=paths.resolve(prepared),
+        keep_structure=keep_structure, keep_sql=keep_sql,
     )
-    level2 = (
-        f"SELECT *, CASE {' '.join(kind_whens)} "
-        f"WHEN _channel IS NULL AND _provider IS NULL THEN CASE {' '.join(fallback_whens)} END END AS _kind "
-        f"FROM ({level1})"
-    )
-    level3 = (
-        f"SELECT *, coalesce({' OR '.join(keep_terms)}, false) AS _keep, "
-        f"CASE WHEN _code IS NULL THEN 'no event id' ELSE 'event id not used' END AS _reason FROM ({level2})"
-    )
-    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level3}){{keep}}"
-    return CompiledMap(shape=shape, paths=paths.paths, structure=paths.structure(), prepared_sql=paths.resolve(prepared))
+
+
+def _decisions(inner: str) -> str:
+    return f"SELECT _row, _keep, CASE WHEN _keep THEN NULL ELSE _reason END AS _reason FROM ({inner})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,19 +467,24 @@ def _keyed(shape: str) -> CompiledMap:
         cols.append(f'{expr} AS "{col}"')
     cols.append("NULL::VARCHAR AS _user")
     type_list = ", ".join(sql_literal(t) for t in types)
-    level1 = (
-        f"SELECT {_PASS}, {key_expr} AS _key, NULL::BIGINT AS _record_id FROM {{stage}} WHERE _s IS NOT NULL"
-    )
-    level2 = (
-        f"SELECT *, coalesce(_key IN ({type_list}), false) AS _keep, "
-        f"CASE WHEN _key IS NULL THEN 'unknown log type' ELSE 'log type not used' END AS _reason FROM ({level1})"
-    )
-    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({level2}){{keep}}"
+
+    def level2(columns: str, more: str = "") -> str:
+        level1 = f"SELECT {columns}, {key_expr} AS _key{more} FROM {{stage}} WHERE _s IS NOT NULL"
+        return (
+            f"SELECT *, coalesce(_key IN ({type_list}), false) AS _keep, "
+            f"CASE WHEN _key IS NULL THEN 'unknown log type' ELSE 'log type not used' END AS _reason FROM ({level1})"
+        )
+
+    full = level2(_PASS, ", NULL::BIGINT AS _record_id")
+    prepared = f"SELECT {_PASS_OUT}, _keep, _reason, _record_id, {', '.join(cols)} FROM ({full}){{keep}}"
+    keep_structure, keep_sql = paths.subset(_decisions(level2("_row")))
     return CompiledMap(
         shape=shape,
         paths=paths.paths,
         structure=paths.structure(),
         prepared_sql=paths.resolve(prepared),
+        keep_structure=keep_structure,
+        keep_sql=keep_sql,
     )
 
 
