@@ -82,11 +82,13 @@ def test_ledger_row_replaced_for_same_path_and_digest() -> None:
 
 def test_ingest_caps_memory_and_restores_it(tmp_path: Path) -> None:
     from cabhunt.errors import Problems
-    from cabhunt.ingest import _parse_bytes, ingest_paths
+    from cabhunt.ingest import ingest_paths
+    from cabhunt.store.duckdb_store import size_bytes
 
-    assert _parse_bytes("2.7 GiB") == int(2.7 * 1024**3)
-    assert _parse_bytes("3GB") == 3 * 1000**3
-    assert _parse_bytes("lots") is None
+    assert size_bytes("2.7 GiB") == int(2.7 * 1024**3)
+    assert size_bytes("3GB") == 3 * 1000**3
+    assert size_bytes("122.0 MiB") == 122 * 1024**2
+    assert size_bytes("lots") is None
     with Store.open(memory_limit="3GB") as store:
 
         def setting() -> str:

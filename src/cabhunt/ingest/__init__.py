@@ -23,6 +23,7 @@ from cabhunt.ingest.ledger import FileStats
 from cabhunt.ingest.source import file_digest, head
 from cabhunt.ingest.walk import iter_files
 from cabhunt.store import Store
+from cabhunt.store.duckdb_store import size_bytes
 
 if TYPE_CHECKING:
     from cabhunt.ingest.loader import Loader
@@ -255,7 +256,7 @@ def _cap_memory(store: Store) -> Callable[[], None]:
     before = getattr(store, "memory_limit", None) or str(
         duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     )
-    limit = _parse_bytes(before)
+    limit = size_bytes(before)
     if limit is None or limit <= INGEST_MEMORY_BYTES:
         return lambda: None
     duck.execute(f"SET memory_limit = '{INGEST_MEMORY_BYTES // (1024 * 1024)}MiB'")
@@ -264,18 +265,6 @@ def _cap_memory(store: Store) -> Callable[[], None]:
         duck.execute(f"SET memory_limit = '{before}'")
 
     return restore
-
-
-def _parse_bytes(text: str) -> int | None:
-    """DuckDB's rendering of a size ('2.7 GiB', '953.6 MiB', '3.0 GB') in bytes."""
-    import re
-
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(i?)B?\s*", text, re.I)
-    if m is None:
-        return None
-    base = 1024 if m.group(3) else 1000
-    power = " KMGT".index(m.group(2).upper() or " ")
-    return int(float(m.group(1)) * base**power)
 
 
 def _fail(loader: Loader, stats: FileStats, reason: str) -> None:
