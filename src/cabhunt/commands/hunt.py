@@ -249,13 +249,13 @@ def hunt(
     if paths and not existing:
         raise _fail("no readable input")
 
-    store = _open_store(db, store_dir, engine, spark_master)
+    total = sum(_size(p) for p in existing)
+    store = _open_store(db, store_dir, engine, spark_master, input_bytes=_expanded(existing, total))
     timings: dict[str, float] = {}
     try:
         ingest_line = None
         if existing:
             started = time.perf_counter()
-            total = sum(_size(p) for p in existing)
             summary_ingest = _ingest(store, existing, problems, sys.stderr.isatty() and total > 50_000_000)
             timings["ingest"] = time.perf_counter() - started
             ingest_line = summary_ingest.one_line()
@@ -276,13 +276,14 @@ def hunt(
             print(f"cabhunt: closing the store failed: {' '.join(str(exc).split())}", file=sys.stderr)
 
 
-def _open_store(db: Path | None, store_dir: Path | None, engine: str, master: str | None = None) -> Any:
+def _open_store(db: Path | None, store_dir: Path | None, engine: str, master: str | None = None,
+                input_bytes: int | None = None) -> Any:
     if not _available("cabhunt.ingest") or not _available("cabhunt.store"):
         raise _fail("hunt needs the ingest and store packages, which are not installed")
     factory = _optional("cabhunt.store.factory", "open_store")
     try:
         if factory is not None:
-            return factory(db, store_dir, engine=engine, master=master)
+            return factory(db, store_dir, engine=engine, master=master, input_bytes=input_bytes)
         from cabhunt.store import Store
 
         return Store.open(db)
@@ -291,6 +292,27 @@ def _open_store(db: Path | None, store_dir: Path | None, engine: str, master: st
     except Exception as exc:
         where = store_dir or db or "store"
         raise _fail(f"{where}: cannot open the store: {' '.join(str(exc).split())}") from exc
+
+
+def _expanded(paths: list[Path], stored: int) -> int | None:
+    """The inputs' size once decompressed (what sizes the temporary store), or None when the
+    stored size alone already rules out a small input; gzip sizes come from their trailers."""
+    from cabhunt.ingest.source import expanded_size
+    from cabhunt.store.factory import SMALL_INPUT_BYTES
+
+    if stored > SMALL_INPUT_BYTES:
+        return None
+    total = 0
+    for p in paths:
+        for f in [p] if p.is_file() else p.rglob("*"):
+            try:
+                if f.is_file():
+                    total += expanded_size(f)
+            except OSError:
+                continue
+            if total > SMALL_INPUT_BYTES:
+                return total
+    return total
 
 
 def _size(path: Path) -> int:

@@ -15,6 +15,19 @@ def is_gzip(path: Path) -> bool:
         return fh.read(2) == GZIP_MAGIC
 
 
+def expanded_size(path: Path) -> int:
+    """The file's size once decompressed, cheaply: a gzip member records it (modulo 4 GiB) in its
+    last four bytes; never less than the stored size. Read for sizing, not trusted for anything."""
+    size = path.stat().st_size
+    if size < 18:
+        return size
+    with path.open("rb") as fh:
+        if fh.read(2) != GZIP_MAGIC:
+            return size
+        fh.seek(-4, 2)
+        return max(size, int.from_bytes(fh.read(4), "little"))
+
+
 def open_stream(path: Path) -> BufferedIOBase:
     """The file's content as a binary stream, decompressed on the fly when it is gzip."""
     if is_gzip(path):
