@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cabhunt.errors import Problems
@@ -136,6 +137,8 @@ def test_ndjson_any_bytes_any_block_size(lines: list[bytes], block: int, bom: bo
     """Whatever the bytes and however they fall into blocks: every non-blank line once, with its
     number, bad UTF-8 replaced (the line is kept), a UTF-8 byte order mark dropped."""
     data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    # a file that starts with a UTF-16 byte order mark is read as UTF-16 (tests/ingest/test_bad_input.py)
+    assume(bom or not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x"
         content = (b"\xef\xbb\xbf" if bom else b"") + data
