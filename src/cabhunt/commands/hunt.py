@@ -10,6 +10,7 @@ internal failure, 2 bad usage.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import time
@@ -294,24 +295,21 @@ def _open_store(db: Path | None, store_dir: Path | None, engine: str, master: st
         raise _fail(f"{where}: cannot open the store: {' '.join(str(exc).split())}") from exc
 
 
-def _expanded(paths: list[Path], stored: int) -> int | None:
-    """The inputs' size once decompressed (what sizes the temporary store), or None when the
-    stored size alone already rules out a small input; gzip sizes come from their trailers."""
+def _expanded(paths: list[Path], stored: int) -> int:
+    """The inputs' size once decompressed, which sizes the temporary store (gzip sizes come from
+    their trailers). Once past the small-input size the count stops: the rest would not change
+    the choice."""
     from cabhunt.ingest.source import expanded_size
     from cabhunt.store.factory import SMALL_INPUT_BYTES
 
-    if stored > SMALL_INPUT_BYTES:
-        return None
-    total = 0
-    for p in paths:
-        for f in [p] if p.is_file() else p.rglob("*"):
-            try:
-                if f.is_file():
-                    total += expanded_size(f)
-            except OSError:
-                continue
+    total = stored
+    if stored <= SMALL_INPUT_BYTES:
+        total = 0
+        for f in (f for p in paths for f in ([p] if p.is_file() else p.rglob("*"))):
+            with contextlib.suppress(OSError):
+                total += expanded_size(f) if f.is_file() else 0
             if total > SMALL_INPUT_BYTES:
-                return total
+                break
     return total
 
 

@@ -32,7 +32,7 @@ def _evidence(alert: Alert, fid: str) -> list[str]:
 def _webdav_elsewhere(alert: Alert, ctx: InvestigationContext) -> bool:
     """Whether the host shows WebClient/WebDAV use outside this alert's correlation window."""
     at = alert_time(alert)
-    lo, hi = at - ctx.window_before, at + ctx.window_after
+    lo, hi = ctx.band(at)
     corr = {r.event_uid for r in alert.related if r.event_uid}
     rows = ctx.bulk("webdav_use", alert, lambda alerts: _webdav_rows(alerts, ctx)) or []
     return any(r.get("event_uid") not in corr and not in_window(r, lo, hi) for r in rows)

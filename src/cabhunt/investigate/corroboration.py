@@ -96,8 +96,7 @@ def _targets(dests: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
 
 
 def _window(alert: Alert, ctx: InvestigationContext) -> tuple[datetime, datetime]:
-    at = alert_time(alert)
-    return at - ctx.window_before, at + ctx.window_after
+    return ctx.band(alert_time(alert))
 
 
 def _net_use_span(alert: Alert, ctx: InvestigationContext) -> tuple[datetime, datetime]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,10 +211,10 @@ class ParquetStore(Store):
                 duck.execute(f"SET memory_limit = '{_sql_str(limit)}'")
 
     def _attach_hot(self) -> None:
-        """Attach the database file of this run's copy (a temporary store always has a folder)."""
-        folder = self._tmpdir if self._tmpdir is not None else Path(tempfile.mkdtemp(prefix="cabhunt-"))
-        self._tmpdir = folder
-        self.duck.execute(f"ATTACH IF NOT EXISTS '{_sql_str(str(folder / 'hot.duckdb'))}' AS {HOT_DB}")
+        """Attach the database file of this run's copy, in the store's temporary folder (which
+        :meth:`open_dir` always makes and :meth:`close` removes)."""
+        assert self._tmpdir is not None
+        self.duck.execute(f"ATTACH IF NOT EXISTS '{_sql_str(str(self._tmpdir / 'hot.duckdb'))}' AS {HOT_DB}")
 
     def raw_events(self) -> ibis.Table:
         """Every event column including ``raw``, read from the files (for evidence export)."""
