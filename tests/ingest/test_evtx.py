@@ -7,6 +7,7 @@ import shutil
 import tarfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import evtx
 import pytest
@@ -101,6 +102,37 @@ def test_corrupt_and_truncated_evtx(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert summary.files == 3
     err = capsys.readouterr().err
     assert "corrupt.evtx#" in err and "truncated.evtx: truncated EVTX" in err
+
+
+def test_files_read_whole_or_streamed_give_the_same_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Small files are read once into memory, large ones streamed and hashed in the digest
+    thread: the same events, ledger rows and problems either way (broken files included)."""
+    from cabhunt import ingest as ingest_mod
+
+    root = shared_or_skip("fixtures/evtx")
+    src = root / "ID4688_4697_5140-5145_PSexec_remote_execution___admin_share.evtx"
+    _corrupt_copy(src, tmp_path / "corrupt.evtx")
+    (tmp_path / "truncated.evtx").write_bytes(src.read_bytes()[: 4096 + 20000])
+    (tmp_path / "packed.bin").write_bytes(gzip.compress(src.read_bytes()))
+    (tmp_path / "fake.evtx").write_bytes(b"ElfFile\x00" + b"\xff" * 5000)
+    shutil.copy(src, tmp_path / "again.evtx")  # same content: a duplicate
+    files = [*sorted(root.glob("*.evtx"))[:5], tmp_path]
+
+    def run() -> tuple[list[tuple[Any, ...]], list[tuple[str, ...]], list[str], int]:
+        capsys.readouterr()
+        with ingested(*files) as (store, summary, _problems):
+            events = store.duck.execute("SELECT * FROM events ORDER BY event_uid").fetchall()
+            keys = ("path", "sha256", "format", "size", "status", "records_read", "normalized", "skipped", "errors", "error_messages")
+            ledger = sorted(tuple(str(r[k]) for k in keys) for r in store.ledger())
+        return events, ledger, sorted(capsys.readouterr().err.splitlines()), summary.already
+
+    whole = run()
+    monkeypatch.setattr(ingest_mod, "WHOLE_FILE_BYTES", -1)
+    streamed = run()
+    assert whole == streamed
+    assert whole[0] and whole[2] and whole[3] == 1
 
 
 def test_file_with_evtx_magic_but_garbage(tmp_path: Path) -> None:

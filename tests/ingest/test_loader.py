@@ -140,6 +140,15 @@ def test_string_array_round_trip(texts: list[str]) -> None:
     assert string_array(texts).to_pylist() == texts
 
 
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.text(max_size=30), max_size=20))
+def test_utf8_array_equals_string_array(texts: list[str]) -> None:
+    """The flush's array builder gives what ``string_array`` gives (lone surrogates included)."""
+    built = loader_mod._utf8_array(texts)
+    assert built.equals(string_array(texts))
+    assert built.to_pylist() == texts
+
+
 def test_arrays_do_not_import_pandas() -> None:
     """pandas costs about a second to import; building the record arrays must not pull it in."""
     import subprocess

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import tempfile
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cabhunt.ingest.source import file_digest
+from cabhunt.ingest.source import EVTX_MAGIC, file_digest, head, head_of
 
 
 @settings(max_examples=40, deadline=None)
@@ -20,3 +21,19 @@ def test_digest_is_sha256_of_the_file(data: bytes, block: int) -> None:
         path.write_bytes(data)
         assert file_digest(path, block) == hashlib.sha256(data).hexdigest()
         assert file_digest(path) == hashlib.sha256(data).hexdigest()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    body=st.binary(max_size=3000),
+    start=st.sampled_from([b"", EVTX_MAGIC, b"{", b"#separator"]),
+    packed=st.booleans(),
+    size=st.integers(min_value=8, max_value=4096),
+)
+def test_sample_of_bytes_read_whole_is_the_sample_of_the_file(body: bytes, start: bytes, packed: bool, size: int) -> None:
+    """A small file is sniffed from the bytes already read: same sample as reading the file."""
+    data = gzip.compress(start + body) if packed else start + body
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x"
+        path.write_bytes(data)
+        assert head_of(data, size) == head(path, size)

@@ -7,6 +7,7 @@ re-ingesting adds nothing.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +21,7 @@ from cabhunt.ingest.batch import Batch
 from cabhunt.ingest.detect import Detected, detect
 from cabhunt.ingest.digest import Digests
 from cabhunt.ingest.ledger import FileStats
-from cabhunt.ingest.source import file_digest, head
+from cabhunt.ingest.source import file_digest, head, head_of
 from cabhunt.ingest.walk import iter_files
 from cabhunt.store import Store
 from cabhunt.store.duckdb_store import size_bytes
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["IngestSummary", "ingest_file", "ingest_paths"]
 
 PREFETCH_MIN_BYTES = 8 * 1024 * 1024
+# Files up to this size are read whole, once, and hashed here: a digest computed in the other
+# thread would wait for the GIL (held by the EVTX parser) several times per file, which costs
+# more than hashing a small file. Larger ones are hashed ahead in that thread while being read.
+WHOLE_FILE_BYTES = 4 * 1024 * 1024
 INGEST_MEMORY_BYTES = 1024 * 1024 * 1024
 
 
@@ -95,7 +100,7 @@ def ingest_paths(
         problems.add(stale, "an earlier ingest of this file was interrupted; its events were removed and it is read again")
     files = list(iter_files([Path(p) for p in paths], problems))
     loader = Loader(store)
-    digests = Digests([path if why is None else None for path, why in files])
+    digests = Digests([path if why is None and not _small(path) else None for path, why in files])
     done: list[FileStats] = []
     restore = _cap_memory(store)
     try:
@@ -126,33 +131,44 @@ def ingest_file(loader: Loader, stats: FileStats, digest: Future[str] | None = N
     """Read one file into the loader's store (its ledger row is written when its events are).
 
     ``digest`` is the file's SHA-256 being computed elsewhere (see :mod:`cabhunt.ingest.digest`);
-    without it the file is hashed here first.
+    without it the file is hashed here first. A small file is read once, whole: the sniff, the
+    digest and the reader all work on those bytes.
     """
     path = stats.path
+    data: bytes | None = None
     try:
         stats.size = path.stat().st_size
-        sample = head(path)
+        if digest is None and stats.size <= WHOLE_FILE_BYTES:
+            data = path.read_bytes()
+            stats.size = len(data)
+            sample = head_of(data)
+        else:
+            sample = head(path)
     except (OSError, EOFError) as exc:
         _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return
     found = detect(sample)
     if found is None or found.reader != "ndjson" or digest is None:
         # Readers of these formats report as they read: the digest must rule out a duplicate first.
-        if not _settle_digest(loader, stats, digest):
+        known = hashlib.sha256(data).hexdigest() if data is not None else digest
+        if not _settle_digest(loader, stats, known):
             return
         if found is None:
             _fail(loader, stats, "unknown format (not EVTX, Windows XML, NDJSON, Zeek or Squid)")
             return
         digest = None
     stats.format = found.format
-    if _load(loader, stats, found, digest):
+    if _load(loader, stats, found, digest, data):
         loader.file_done(stats)
 
 
-def _settle_digest(loader: Loader, stats: FileStats, digest: Future[str] | None) -> bool:
+def _settle_digest(loader: Loader, stats: FileStats, digest: Future[str] | str | None) -> bool:
     """Wait for the file's digest; False (and the file accounted for) if it cannot be read or is known."""
     try:
-        stats.sha256 = digest.result() if digest is not None else file_digest(stats.path)
+        if isinstance(digest, str):
+            stats.sha256 = digest
+        else:
+            stats.sha256 = digest.result() if digest is not None else file_digest(stats.path)
     except (OSError, EOFError) as exc:
         stats.format = "unknown"
         _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
@@ -168,7 +184,9 @@ def _settle_digest(loader: Loader, stats: FileStats, digest: Future[str] | None)
     return False
 
 
-def _load(loader: Loader, stats: FileStats, found: Detected, digest: Future[str] | None) -> bool:
+def _load(
+    loader: Loader, stats: FileStats, found: Detected, digest: Future[str] | None, data: bytes | None = None
+) -> bool:
     """Feed the file's batches to the loader; False when it turned out to be already known.
 
     With ``digest`` still being computed, batches are held (up to one flush) until it is known,
@@ -182,7 +200,7 @@ def _load(loader: Loader, stats: FileStats, found: Detected, digest: Future[str]
     if found.reader == "evtx":
         from cabhunt.ingest.evtxfile import read_evtx
 
-        batches, label = read_evtx(stats.path, stats), "record"
+        batches, label = read_evtx(stats.path, stats, data=data), "record"
     elif found.reader == "xml":
         from cabhunt.ingest.winxml import read_xml
 
@@ -243,6 +261,14 @@ def _load(loader: Loader, stats: FileStats, found: Detected, digest: Future[str]
         stats.error(f"read failed, rest of file not read: {reason}", counted=False)
         stats.status = "partial"
     return True
+
+
+def _small(path: Path) -> bool:
+    """Whether ``path`` is read whole (and hashed) by :func:`ingest_file` itself."""
+    try:
+        return path.stat().st_size <= WHOLE_FILE_BYTES
+    except OSError:
+        return False
 
 
 def _cap_memory(store: Store) -> Callable[[], None]:

@@ -17,7 +17,11 @@ AHEAD_FILES = 8
 
 
 class Digests:
-    """``get(i)`` is the digest future of ``paths[i]``; the next few are already queued."""
+    """``get(i)`` is the digest future of ``paths[i]``; the next few are already queued.
+
+    A ``None`` in ``paths`` is a file not hashed here (unreadable, or small enough for the
+    reader to hash the bytes it reads anyway); its ``get`` is None.
+    """
 
     def __init__(self, paths: Sequence[Path | None], ahead: int = AHEAD_FILES) -> None:
         self._paths = list(paths)
@@ -26,22 +30,24 @@ class Digests:
         self._next = 0
         self._pool: ThreadPoolExecutor | None = None
 
-    def get(self, index: int) -> Future[str]:
+    def get(self, index: int) -> Future[str] | None:
         """The digest of file ``index`` (submitted now if it was not yet), queueing those after it."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cabhunt-digest")
         self._next = max(self._next, index)
         while self._next < len(self._paths) and self._next <= index + self._ahead:
             path = self._paths[self._next]
             if path is not None:
-                self._futures[self._next] = self._pool.submit(file_digest, path)
+                self._futures[self._next] = self._submit(path)
             self._next += 1
+        path = self._paths[index]
+        if path is None:
+            return None
         future = self._futures.pop(index, None)
-        if future is None:  # not a readable file, or asked out of order
-            path = self._paths[index]
-            assert path is not None
-            future = self._pool.submit(file_digest, path)
-        return future
+        return future if future is not None else self._submit(path)  # asked out of order
+
+    def _submit(self, path: Path) -> Future[str]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cabhunt-digest")
+        return self._pool.submit(file_digest, path)
 
     def close(self) -> None:
         """Stop the worker; digests queued for files not read any more are dropped."""

@@ -8,7 +8,9 @@ than its header's chunk count says is reported as truncated.
 
 from __future__ import annotations
 
+import functools
 import gzip
+import io
 import os
 import re
 import shutil
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from cabhunt.ingest.batch import BATCH_RECORDS, Batch
 from cabhunt.ingest.ledger import FileStats
-from cabhunt.ingest.source import is_gzip
+from cabhunt.ingest.source import GZIP_MAGIC, is_gzip
 
 HEADER_SIZE = 4096
 CHUNK_SIZE = 65536
@@ -27,20 +29,18 @@ MAX_CONSECUTIVE_ERRORS = 100_000
 _RECORD_NUMBER = re.compile(r"record number (\d+)")
 
 
+@functools.cache
 def parser_threads() -> int:
+    """The parser's default thread count (asked once: ``os.cpu_count`` reads /sys every call)."""
     return os.cpu_count() or 1
 
 
-def check_header(path: Path, stats: FileStats) -> None:
-    """Report a file cut short: fewer bytes than the chunks its header declares."""
-    with path.open("rb") as fh:
-        header = fh.read(128)
+def check_header(header: bytes, size: int, stats: FileStats) -> None:
+    """Report a file cut short: fewer bytes (``size``) than the chunks its ``header`` declares."""
     if len(header) < 128:
         stats.error(f"truncated EVTX header ({len(header)} bytes)", counted=False)
         return
     chunks = struct.unpack_from("<H", header, 42)[0]
-    # the size already taken, unless this is the decompressed copy of a gzip file
-    size = stats.size if stats.size and path == stats.path else path.stat().st_size
     have = max(0, (size - HEADER_SIZE)) // CHUNK_SIZE
     if chunks and size < HEADER_SIZE + chunks * CHUNK_SIZE:
         stats.error(
@@ -50,27 +50,41 @@ def check_header(path: Path, stats: FileStats) -> None:
         )
 
 
-def read_evtx(path: Path, stats: FileStats, *, threads: int | None = None) -> Iterator[Batch]:
-    """Batches of ``records_json()`` data strings keyed by the record header's id."""
+def read_evtx(path: Path, stats: FileStats, *, threads: int | None = None, data: bytes | None = None) -> Iterator[Batch]:
+    """Batches of ``records_json()`` data strings keyed by the record header's id.
+
+    ``data`` is the whole file when the caller has read it already (a small file: one read for
+    the sniff, the digest, the header check and the parser).
+    """
+    if data is not None and not data.startswith(GZIP_MAGIC):
+        yield from _read_plain(data, len(data), stats, threads=threads)
+        return
     if is_gzip(path):
         tmpdir = Path(tempfile.mkdtemp(prefix="cabhunt-evtx-"))
         try:
             plain = tmpdir / "log.evtx"
             with gzip.open(path, "rb") as src, plain.open("wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
-            yield from _read_plain(plain, stats, threads=threads)
+            yield from _read_plain(plain, plain.stat().st_size, stats, threads=threads)
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
         return
-    yield from _read_plain(path, stats, threads=threads)
+    yield from _read_plain(path, stats.size or path.stat().st_size, stats, threads=threads)
 
 
-def _read_plain(path: Path, stats: FileStats, *, threads: int | None) -> Iterator[Batch]:
+def _read_plain(source: Path | bytes, size: int, stats: FileStats, *, threads: int | None) -> Iterator[Batch]:
+    """The records of an uncompressed EVTX file, given as its path or its whole content."""
     import evtx
 
-    check_header(path, stats)
+    if isinstance(source, bytes):
+        check_header(source[:128], size, stats)
+        target: str | io.BytesIO = io.BytesIO(source)
+    else:
+        with source.open("rb") as fh:
+            check_header(fh.read(128), size, stats)
+        target = str(source)
     try:
-        parser = evtx.PyEvtxParser(str(path), number_of_threads=threads or parser_threads())
+        parser = evtx.PyEvtxParser(target, number_of_threads=threads or parser_threads())
         records = parser.records_json()
     except (OSError, RuntimeError, ValueError) as exc:
         stats.error(f"not readable as EVTX: {exc}", counted=False)

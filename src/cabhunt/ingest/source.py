@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 from io import BufferedIOBase
 from pathlib import Path
 
 GZIP_MAGIC = b"\x1f\x8b"
+EVTX_MAGIC = b"ElfFile\x00"
+HEAD_BYTES = 256 * 1024
 
 
 def is_gzip(path: Path) -> bool:
@@ -55,7 +58,7 @@ def file_digest(path: Path, block_bytes: int = DIGEST_READ_BYTES) -> str:
     return digest.hexdigest()
 
 
-def head(path: Path, size: int = 256 * 1024) -> bytes:
+def head(path: Path, size: int = HEAD_BYTES) -> bytes:
     """Up to ``size`` bytes of the (decompressed) content, for format sniffing.
 
     An EVTX file is known by its first bytes; only text formats need the longer sample.
@@ -66,6 +69,16 @@ def head(path: Path, size: int = 256 * 1024) -> bytes:
             raw.seek(0)
             with gzip.open(raw, "rb") as fh:
                 return fh.read(size)
-        if start == b"ElfFile\x00":
+        if start == EVTX_MAGIC:
             return start
         return start + raw.read(size - len(start))
+
+
+def head_of(data: bytes, size: int = HEAD_BYTES) -> bytes:
+    """:func:`head` of a file already read whole (same sample, no second open)."""
+    if data.startswith(GZIP_MAGIC):
+        with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as fh:
+            return fh.read(size)
+    if data.startswith(EVTX_MAGIC):
+        return data[:8]
+    return data[:size]
