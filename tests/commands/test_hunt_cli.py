@@ -71,6 +71,18 @@ def test_json_document_has_summary_and_timings(tmp_path: Path) -> None:
     assert "ingested 1 file" in result.stderr
 
 
+def test_case_bundles_carry_the_raw_records(tmp_path: Path) -> None:
+    """A one-shot hunt drops raw records from its store unless bundles will export them."""
+    out = tmp_path / "cases"
+    alerts = jsonl([str(ndjson(tmp_path, "makecab_download_cab")), "--out", str(out)])
+    folders = sorted(p for p in out.iterdir() if p.is_dir())
+    assert len(folders) == len(alerts) > 0
+    for folder in folders:
+        evidence = [json.loads(x) for x in (folder / "evidence.jsonl").read_text().splitlines()]
+        assert evidence and all(isinstance(e["raw"], dict) and e["raw"].get("CommandLine") for e in evidence
+                                if e.get("event_code") == 1)
+
+
 def test_db_keeps_alerts_and_hunts_again_without_paths(tmp_path: Path) -> None:
     db = tmp_path / "hunt.duckdb"
     first = jsonl([str(ndjson(tmp_path, "diantz_download_cab")), "--db", str(db)])

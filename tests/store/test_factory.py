@@ -49,3 +49,14 @@ def test_expanded_size_reads_the_gzip_trailer(tmp_path: Path) -> None:
     tiny = tmp_path / "t"
     tiny.write_bytes(b"\x1f\x8b")
     assert expanded_size(tiny) == 2  # too short to hold a trailer: its stored size
+
+
+def test_only_a_one_shot_store_may_drop_raw_records(tmp_path: Path) -> None:
+    temporary = open_store(None, None, keep_raw=False)
+    kept = open_store(tmp_path / "k.duckdb", None, keep_raw=False)
+    default = open_store(None, None)
+    try:
+        assert (temporary.keep_raw, kept.keep_raw, default.keep_raw) == (False, True, True)
+    finally:
+        for store in (temporary, kept, default):
+            store.close()

@@ -128,3 +128,31 @@ def test_interrupted_ingest_is_cleaned_up_and_read_again(tmp_path: Path, capsys:
     assert uids == sorted([digest[:16] + ":9", digest[:16] + ":10", "other:1"])
     assert pending == 0
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_store_without_raw_writes_every_column_but_raw(tmp_path: Path) -> None:
+    """A one-shot hunt's store skips the raw record text; every normalized column is the same."""
+    from cabhunt.errors import Problems
+    from cabhunt.ingest import ingest_paths
+
+    log = tmp_path / "s.ndjson"
+    log.write_text("".join(
+        '{"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "Hostname": "WS01", '
+        f'"UtcTime": "2026-03-02 10:00:0{i}.000", "Image": "C:\\\\Windows\\\\System32\\\\makecab.exe", '
+        f'"CommandLine": "makecab \\\\\\\\fs01\\\\s\\\\t{i}.exe C:\\\\Temp\\\\t.cab", "ProcessId": "{100 + i}"}}\n'
+        for i in range(5)), encoding="utf-8")
+    tables = {}
+    for keep in (True, False):
+        store = Store.open()
+        store.keep_raw = keep
+        try:
+            ingest_paths(store, [log], Problems())
+            cols = ", ".join(f'"{c}"' for c in COLUMN_NAMES)
+            tables[keep] = store.duck.execute(f"SELECT {cols} FROM events ORDER BY event_uid").fetchall()
+        finally:
+            store.close()
+    raw = COLUMN_NAMES.index("raw")
+    assert len(tables[True]) == len(tables[False]) == 5
+    assert all(row[raw] for row in tables[True]) and not any(row[raw] for row in tables[False])
+    strip = [[v for i, v in enumerate(row) if i != raw] for row in tables[True]]
+    assert strip == [[v for i, v in enumerate(row) if i != raw] for row in tables[False]]

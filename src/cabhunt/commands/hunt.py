@@ -251,7 +251,9 @@ def hunt(
         raise _fail("no readable input")
 
     total = sum(_size(p) for p in existing)
-    store = _open_store(db, store_dir, engine, spark_master, input_bytes=_expanded(existing, total))
+    # A one-shot hunt without case bundles never reads the raw records back.
+    keep_raw = db is not None or store_dir is not None or out is not None
+    store = _open_store(db, store_dir, engine, spark_master, input_bytes=_expanded(existing, total), keep_raw=keep_raw)
     timings: dict[str, float] = {}
     try:
         ingest_line = None
@@ -278,16 +280,18 @@ def hunt(
 
 
 def _open_store(db: Path | None, store_dir: Path | None, engine: str, master: str | None = None,
-                input_bytes: int | None = None) -> Any:
+                input_bytes: int | None = None, keep_raw: bool = True) -> Any:
     if not _available("cabhunt.ingest") or not _available("cabhunt.store"):
         raise _fail("hunt needs the ingest and store packages, which are not installed")
     factory = _optional("cabhunt.store.factory", "open_store")
     try:
         if factory is not None:
-            return factory(db, store_dir, engine=engine, master=master, input_bytes=input_bytes)
+            return factory(db, store_dir, engine=engine, master=master, input_bytes=input_bytes, keep_raw=keep_raw)
         from cabhunt.store import Store
 
-        return Store.open(db)
+        store = Store.open(db)
+        store.keep_raw = keep_raw
+        return store
     except ValueError as exc:  # StoreChoiceError: a usage problem
         raise _usage(" ".join(str(exc).split())) from exc
     except Exception as exc:

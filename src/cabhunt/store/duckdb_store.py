@@ -38,6 +38,9 @@ class Store:
         self._tmpdir = tmpdir
         self._ibis: IbisDuckDB | None = None
         self._events_table: ibis.Table | None = None
+        # False for a one-shot hunt that writes no case bundle: nothing would ever read the raw
+        # records, which are most of the bytes ingest writes (see :meth:`append_events`).
+        self.keep_raw = True
 
     @classmethod
     def open(cls, db: Path | None = None, *, memory_limit: str = "3GB", threads: int | None = None) -> Store:
@@ -131,7 +134,13 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
     def append_events(self, select_sql: str, params: Sequence[object] = ()) -> int:
-        """Insert the rows of ``select_sql`` (event columns in schema order); returns the row count."""
+        """Insert the rows of ``select_sql`` (event columns in schema order); returns the row count.
+
+        Without :attr:`keep_raw` the ``raw`` column is written empty: the record text is still
+        parsed, but neither copied nor compressed into the table.
+        """
+        if not self.keep_raw:
+            select_sql = f"SELECT * REPLACE (NULL::VARCHAR AS raw) FROM ({select_sql})"
         rows = self.duck.execute(f"INSERT INTO events {select_sql}", list(params)).fetchall()
         return int(rows[0][0]) if rows else 0
 

@@ -28,6 +28,7 @@ def open_store(
     memory_limit: str | None = None,
     threads: int | None = None,
     input_bytes: int | None = None,
+    keep_raw: bool = True,
 ) -> Any:
     """The store for these options; Spark reads a Parquet store that already exists.
 
@@ -55,4 +56,6 @@ def open_store(
     if memory_limit is None:
         small = db is None and input_bytes is not None and input_bytes <= SMALL_INPUT_BYTES
         memory_limit = SMALL_INPUT_MEMORY_LIMIT if small else DUCKDB_HUNT_MEMORY_LIMIT
-    return Store.open(db, memory_limit=memory_limit, threads=threads)
+    store = Store.open(db, memory_limit=memory_limit, threads=threads)
+    store.keep_raw = keep_raw or db is not None
+    return store
