@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import shutil
 import tarfile
 import warnings
@@ -11,6 +13,8 @@ from typing import Any
 
 import evtx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import shared_or_skip
 from tests.ingest.helpers import accounted, ingested, ledger_by_name, rows
@@ -107,17 +111,21 @@ def test_corrupt_and_truncated_evtx(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_files_read_whole_or_streamed_give_the_same_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Small files are read once into memory, large ones streamed and hashed in the digest
-    thread: the same events, ledger rows and problems either way (broken files included)."""
+    """Small files are read once into memory, large ones streamed (in a reader thread) while
+    the digest thread hashes them, and flushed in pieces: the same events, ledger rows and
+    problem lines either way. A duplicate read before its digest was known reports nothing."""
     from cabhunt import ingest as ingest_mod
+    from cabhunt.ingest import evtxfile
+    from cabhunt.ingest import loader as loader_mod
 
     root = shared_or_skip("fixtures/evtx")
     src = root / "ID4688_4697_5140-5145_PSexec_remote_execution___admin_share.evtx"
     _corrupt_copy(src, tmp_path / "corrupt.evtx")
+    shutil.copy(tmp_path / "corrupt.evtx", tmp_path / "corrupt_again.evtx")  # a duplicate with broken records
     (tmp_path / "truncated.evtx").write_bytes(src.read_bytes()[: 4096 + 20000])
     (tmp_path / "packed.bin").write_bytes(gzip.compress(src.read_bytes()))
     (tmp_path / "fake.evtx").write_bytes(b"ElfFile\x00" + b"\xff" * 5000)
-    shutil.copy(src, tmp_path / "again.evtx")  # same content: a duplicate
+    shutil.copy(src, tmp_path / "again.evtx")  # a clean duplicate
     files = [*sorted(root.glob("*.evtx"))[:5], tmp_path]
 
     def run() -> tuple[list[tuple[Any, ...]], list[tuple[str, ...]], list[str], int]:
@@ -130,9 +138,15 @@ def test_files_read_whole_or_streamed_give_the_same_store(
 
     whole = run()
     monkeypatch.setattr(ingest_mod, "WHOLE_FILE_BYTES", -1)
+    monkeypatch.setattr(ingest_mod, "PREFETCH_MIN_BYTES", 0)
     streamed = run()
-    assert whole == streamed
-    assert whole[0] and whole[2] and whole[3] == 1
+    monkeypatch.setattr(evtxfile, "EVTX_BATCH_RECORDS", 7)
+    monkeypatch.setattr(loader_mod, "EARLY_RECORDS", 20)
+    pieces = run()
+    assert whole == streamed == pieces
+    assert whole[0] and whole[3] == 2
+    assert any("corrupt.evtx#" in line for line in whole[2])
+    assert not any("corrupt_again.evtx" in line for line in whole[2])
 
 
 def test_file_with_evtx_magic_but_garbage(tmp_path: Path) -> None:
@@ -178,3 +192,73 @@ def test_sysmon_image_load_registry_and_stream_events() -> None:
     assert nets and all(r["destination_ip"] and r["network_initiated"] is not None for r in nets)
     for r in loads + regs + streams + nets:
         assert r["process_name"] and r["process_entity_id"] and r["ts"] is not None
+
+
+class _Records:
+    """An iterator like the parser's: raises for a broken record and goes on after it."""
+
+    def __init__(self, items: list[int | str | None]) -> None:
+        self.items = iter(items)
+
+    def __iter__(self) -> _Records:
+        return self
+
+    def __next__(self) -> dict[str, Any] | None:
+        item = next(self.items)
+        if item == "bad":
+            raise RuntimeError("Failed to parse record number 7")
+        if item == "worse":
+            raise RuntimeError("no number here")
+        if item is None:
+            return None
+        return {"event_record_id": item, "data": f'{{"n": {item}}}'}
+
+
+def _reference(items: list[int | str | None], give_up: int) -> tuple[list[int], int, dict[str, int], list[object]]:
+    """What reading ``items`` must give: one record at a time, the obvious way."""
+    ids: list[int] = []
+    seen: set[int] = set()
+    read, skipped, where, run = 0, 0, [], 0
+    for ordinal, item in enumerate(items, 1):
+        if isinstance(item, str):
+            read += 1
+            run += 1
+            where.append(7 if item == "bad" else f"~{ordinal}")
+            if run >= give_up:
+                break
+            continue
+        run = 0
+        if item is None:
+            continue
+        if item in seen:
+            read += 1
+            skipped += 1
+            continue
+        seen.add(item)
+        ids.append(item)
+    return ids, read, ({"duplicate record id": skipped} if skipped else {}), where
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.lists(st.one_of(st.integers(0, 30), st.sampled_from(["bad", "worse", None])), max_size=60),
+    batch=st.integers(1, 8),
+    give_up=st.integers(1, 4),
+)
+def test_batches_count_like_one_record_at_a_time(items: list[int | str | None], batch: int, give_up: int) -> None:
+    from cabhunt.errors import Problems
+    from cabhunt.ingest import evtxfile
+    from cabhunt.ingest.ledger import FileStats
+
+    stats = FileStats(path=Path("x.evtx"), problems=Problems())
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(io.StringIO()):
+        mp.setattr(evtxfile, "EVTX_BATCH_RECORDS", batch)
+        mp.setattr(evtxfile, "MAX_CONSECUTIVE_ERRORS", give_up)
+        batches = list(evtxfile._batches(_Records(items), stats))
+    ids, read, skipped, where = _reference(items, give_up)
+    assert [i for b in batches for i in b.ids] == ids
+    assert all(0 < len(b) <= batch for b in batches)
+    assert [t for b in batches for t in b.texts] == [f'{{"n": {i}}}' for i in ids]
+    assert (stats.records_read, stats.skipped, stats.errors) == (read, skipped, len(where))
+    shown = [m.split(":")[0] for m in stats.error_messages if m.startswith("record ")]
+    assert shown == [f"record {w}" for w in where][: len(shown)]

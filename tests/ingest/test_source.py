@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -36,4 +37,12 @@ def test_sample_of_bytes_read_whole_is_the_sample_of_the_file(body: bytes, start
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x"
         path.write_bytes(data)
-        assert head_of(data, size) == head(path, size)
+        assert _outcome(lambda: head_of(data, size)) == _outcome(lambda: head(path, size))
+
+
+def _outcome(sample: Callable[[], bytes]) -> bytes | str:
+    """The sample, or the kind of error it raised (a broken gzip stream fails both ways alike)."""
+    try:
+        return sample()
+    except (OSError, EOFError) as exc:
+        return type(exc).__name__

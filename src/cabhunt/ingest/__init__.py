@@ -148,8 +148,9 @@ def ingest_file(loader: Loader, stats: FileStats, digest: Future[str] | None = N
         _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return
     found = detect(sample)
-    if found is None or found.reader != "ndjson" or digest is None:
-        # Readers of these formats report as they read: the digest must rule out a duplicate first.
+    if found is None or digest is None:
+        # Known right away (a small file) or needed first (an unknown format is reported only
+        # for content not already ingested).
         known = hashlib.sha256(data).hexdigest() if data is not None else digest
         if not _settle_digest(loader, stats, known):
             return
@@ -164,24 +165,39 @@ def ingest_file(loader: Loader, stats: FileStats, digest: Future[str] | None = N
 
 def _settle_digest(loader: Loader, stats: FileStats, digest: Future[str] | str | None) -> bool:
     """Wait for the file's digest; False (and the file accounted for) if it cannot be read or is known."""
+    refused = _check_digest(loader, stats, digest)
+    if refused is not None:
+        _refuse(loader, stats, refused)
+        return False
+    return True
+
+
+def _check_digest(loader: Loader, stats: FileStats, digest: Future[str] | str | None) -> tuple[str, str] | None:
+    """Set ``stats.sha256``; None for content new to the store, else why the file is not read:
+    ``("unreadable", reason)`` or ``("duplicate", path already holding it)``."""
     try:
         if isinstance(digest, str):
             stats.sha256 = digest
         else:
             stats.sha256 = digest.result() if digest is not None else file_digest(stats.path)
     except (OSError, EOFError) as exc:
-        stats.format = "unknown"
-        _fail(loader, stats, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
-        return False
+        return "unreadable", str(getattr(exc, "strerror", None) or exc)
     previous = loader.known_digest(stats.sha256)
-    if previous is None:
-        return True
+    return None if previous is None else ("duplicate", previous)
+
+
+def _refuse(loader: Loader, stats: FileStats, refused: tuple[str, str]) -> None:
+    """Account for a file not read after all (see :func:`_check_digest`)."""
+    why, detail = refused
+    if why == "unreadable":
+        stats.format = "unknown"
+        _fail(loader, stats, f"cannot read: {detail}")
+        return
     stats.status = "duplicate"
     stats.format = "duplicate"
-    if previous != str(stats.path):
-        stats.error_messages = [f"same content as {previous}, already ingested"]
+    if detail != str(stats.path):
+        stats.error_messages = [f"same content as {detail}, already ingested"]
     stats.finish()
-    return False
 
 
 def _load(
@@ -189,10 +205,14 @@ def _load(
 ) -> bool:
     """Feed the file's batches to the loader; False when it turned out to be already known.
 
-    With ``digest`` still being computed, batches are held (up to one flush) until it is known,
-    so reading overlaps hashing; a duplicate found then is dropped before anything is written.
+    With ``digest`` still being computed, batches (and the reader's problem lines) are held, up
+    to one flush, until it is known, so reading overlaps hashing; a duplicate found then is
+    dropped, counts and lines, before anything is written or printed.
     """
     from cabhunt.normalize import compile_map
+
+    if digest is not None:
+        stats.hold_reports()
 
     cmap = compile_map(found.shape)
     batches: Iterator[Batch]
@@ -224,11 +244,15 @@ def _load(
     fk: int | None = None
     held: list[Batch] = []
     held_records = held_bytes = 0
+    refused: tuple[str, str] | None = None
 
     def release() -> bool:
-        nonlocal fk, held
-        if digest is not None and not _settle_digest(loader, stats, digest):
-            return False
+        nonlocal fk, held, refused
+        if digest is not None:
+            refused = _check_digest(loader, stats, digest)
+            if refused is not None:
+                return False
+            stats.release_reports()
         fk = loader.open_file(stats, key=found.key, label=label, expect_skips=found.reader in ("evtx", "xml"))
         for b in held:
             loader.add(fk, cmap, b)
@@ -246,14 +270,18 @@ def _load(
             held_bytes += batch.nbytes()
             ready = digest is None or digest.done()
             if (ready or held_records >= loader.flush_records or held_bytes >= loader.flush_bytes) and not release():
-                return False
+                break
     except (OSError, EOFError, UnicodeError, zlib.error) as exc:
         failure = exc
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
-            close()
-    if fk is None and not release():
+            close()  # stops the reader (and its thread): stats change no more behind our back
+    if refused is None and fk is None:
+        release()
+    if refused is not None:
+        stats.forget_reading()
+        _refuse(loader, stats, refused)
         return False
     if failure is not None:
         # What was read before the failure is kept (and counted); the rest is reported.

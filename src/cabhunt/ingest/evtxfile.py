@@ -18,14 +18,18 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from cabhunt.ingest.batch import BATCH_RECORDS, Batch
+from cabhunt.ingest.batch import Batch
 from cabhunt.ingest.ledger import FileStats
 from cabhunt.ingest.source import GZIP_MAGIC, is_gzip
 
 HEADER_SIZE = 4096
 CHUNK_SIZE = 65536
 MAX_CONSECUTIVE_ERRORS = 100_000
+# Records per batch: small enough that the loader can start flushing a large file (in the
+# background) while the rest of it is parsed; the loader gathers batches into large flushes.
+EVTX_BATCH_RECORDS = 16_384
 _RECORD_NUMBER = re.compile(r"record number (\d+)")
 
 
@@ -90,40 +94,53 @@ def _read_plain(source: Path | bytes, size: int, stats: FileStats, *, threads: i
         stats.error(f"not readable as EVTX: {exc}", counted=False)
         stats.status = "failed"
         return
+    yield from _batches(records, stats)
+
+
+def _batches(records: Iterator[dict[str, Any] | None], stats: FileStats) -> Iterator[Batch]:
+    """The parser's records in batches; broken ones counted and reported, repeated ids skipped.
+
+    The loop over good records does as little as it can (it runs once per record, beside a
+    parser that is only a few times faster); a record the parser cannot decode raises out of
+    the ``for`` and iteration resumes on the same iterator.
+    """
     seen: set[int] = set()
     ids: list[int] = []
     texts: list[str] = []
-    ordinal = 0
+    emitted = 0  # records in batches already yielded
+    extra = 0  # records read but not in a batch: broken, repeated id, or None
     consecutive = 0
+    last_error_at = -1  # records read when the last broken one came
     while True:
         try:
-            rec = next(records)
-        except StopIteration:
+            for rec in records:
+                if rec is None:  # not produced by the parser; typed as optional by its stubs
+                    extra += 1
+                    continue
+                rid = rec["event_record_id"]
+                if rid in seen:
+                    extra += 1
+                    stats.records_read += 1
+                    stats.skip("duplicate record id")
+                    continue
+                seen.add(rid)
+                ids.append(rid)
+                texts.append(rec["data"])
+                if len(texts) >= EVTX_BATCH_RECORDS:
+                    emitted += len(texts)
+                    yield Batch(texts=texts, ids=ids)
+                    ids, texts = [], []
             break
         except (RuntimeError, OSError, ValueError) as exc:
-            ordinal += 1
+            read = emitted + len(texts) + extra
+            consecutive = consecutive + 1 if read == last_error_at else 1
+            extra += 1
+            last_error_at = read + 1
             stats.records_read += 1
             m = _RECORD_NUMBER.search(str(exc))
-            stats.error(str(exc), int(m.group(1)) if m else f"~{ordinal}", label="record")
-            consecutive += 1
+            stats.error(str(exc), int(m.group(1)) if m else f"~{read + 1}", label="record")
             if consecutive >= MAX_CONSECUTIVE_ERRORS:
                 stats.error("giving up after too many consecutive broken records", counted=False)
                 break
-            continue
-        consecutive = 0
-        ordinal += 1
-        if rec is None:  # not produced by the parser; typed as optional by its stubs
-            continue
-        rid = int(rec["event_record_id"])
-        if rid in seen:
-            stats.records_read += 1
-            stats.skip("duplicate record id")
-            continue
-        seen.add(rid)
-        ids.append(rid)
-        texts.append(rec["data"])
-        if len(texts) >= BATCH_RECORDS:
-            yield Batch(texts=texts, ids=ids)
-            ids, texts = [], []
     if texts:
         yield Batch(texts=texts, ids=ids)

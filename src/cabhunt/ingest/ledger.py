@@ -7,6 +7,7 @@ summary line, so a file of a million bad lines does not flood the terminal.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,10 @@ class FileStats:
     status: str = "ok"
     started: datetime = field(default_factory=utcnow)
     finished: datetime | None = None
+    # Reports of a file being read before its digest is known (see :meth:`hold_reports`): the
+    # reader may be in another thread, hence the lock.
+    _held: list[tuple[str, object | None]] | None = field(default=None, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def error(self, reason: str, record: object | None = None, *, label: str = "record", counted: bool = True) -> None:
         """One broken record (``counted``) or a file-level problem that is not a record."""
@@ -49,7 +54,7 @@ class FileStats:
             self.error_messages.append(message)
         reported = len(self.error_messages) if not counted else self.errors
         if reported <= REPORT_PER_FILE or not counted:
-            self.problems.add(self.path, reason, record)
+            self._report(reason, record)
 
     def skip(self, reason: str, count: int = 1) -> None:
         if count:
@@ -59,9 +64,39 @@ class FileStats:
         self.finished = utcnow()
         hidden = self.errors - REPORT_PER_FILE
         if hidden > 0:
-            self.problems.add(self.path, f"{hidden} more broken records not shown (total {self.errors})")
+            self._report(f"{hidden} more broken records not shown (total {self.errors})")
         if self.status == "ok" and (self.errors or self.error_messages):
             self.status = "partial"
+
+    def hold_reports(self) -> None:
+        """Keep this file's problem lines back until :meth:`release_reports` (or
+        :meth:`forget_reading`): it is read while its digest is computed, and a duplicate
+        must not report anything."""
+        with self._lock:
+            self._held = []
+
+    def release_reports(self) -> None:
+        """Print the held problem lines (in order) and report directly from now on."""
+        with self._lock:
+            held, self._held = self._held or [], None
+            for reason, record in held:
+                self.problems.add(self.path, reason, record)
+
+    def forget_reading(self) -> None:
+        """Undo what reading counted and held (the file turned out to be a duplicate or unreadable)."""
+        with self._lock:
+            self._held = None
+        self.records_read = self.normalized = self.errors = 0
+        self.skipped = {}
+        self.error_messages = []
+        self.status = "ok"
+
+    def _report(self, reason: str, record: object | None = None) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.append((reason, record))
+                return
+        self.problems.add(self.path, reason, record)
 
     def row(self) -> dict[str, Any]:
         return {
