@@ -39,10 +39,20 @@ def rows(expr: Any) -> list[dict[str, Any]]:
     if n == 0:
         return []
     # Most event columns are empty for any one kind of event: a column that is all nulls is
-    # not converted value by value (this is most of the cost of a wide fetch).
-    columns = [[None] * n if col.null_count == n else col.to_pylist() for col in table.columns]
+    # neither converted value by value nor zipped row by row, its keys are copied in at once
+    # (this is most of the cost of a wide fetch).
     names = table.column_names
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    template = dict.fromkeys(names)  # every key, in column order, None
+    live = [(name, col.to_pylist()) for name, col in zip(names, table.columns, strict=True) if col.null_count != n]
+    if not live:
+        return [template.copy() for _ in range(n)]
+    live_names = [name for name, _ in live]
+    out = []
+    for values in zip(*(values for _, values in live), strict=True):
+        row = template.copy()
+        row.update(zip(live_names, values, strict=True))
+        out.append(row)
+    return out
 
 
 def scalar(expr: Any) -> Any:
