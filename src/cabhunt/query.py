@@ -34,7 +34,7 @@ def _note(expr: Any) -> None:
 def rows(expr: Any) -> list[dict[str, Any]]:
     """Execute an Ibis table expression and return its rows as dicts (column name -> value)."""
     _note(expr)
-    table = expr.to_pyarrow()
+    table = _arrow(expr)
     n = table.num_rows
     if n == 0:
         return []
@@ -55,8 +55,29 @@ def rows(expr: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _arrow(expr: Any) -> Any:
+    """The expression's result as an Arrow table.
+
+    On DuckDB the compiled SQL runs on the backend's connection directly: Ibis's own
+    ``to_pyarrow`` adds only a schema coercion that the conversion to Python values makes moot,
+    and its result converter imports pandas, a fifth of a second of every run.
+    """
+    import ibis
+
+    backend = ibis.get_backend(expr)
+    if getattr(backend, "name", None) == "duckdb":
+        return backend.con.sql(str(backend.compile(expr))).to_arrow_table()
+    return expr.to_pyarrow()
+
+
 def scalar(expr: Any) -> Any:
     """Execute an Ibis scalar expression (a count, a min) and return the Python value."""
     _note(expr)
+    import ibis
+
+    backend = ibis.get_backend(expr)
+    if getattr(backend, "name", None) == "duckdb":  # as in :func:`_arrow`
+        rows = backend.con.execute(str(backend.compile(expr))).fetchall()
+        return rows[0][0] if rows else None
     value = expr.to_pyarrow()
     return value.as_py() if hasattr(value, "as_py") else value

@@ -39,16 +39,16 @@ class DetectSummary:
 
 def warm_up() -> None:
     """Do detection's one-time work ahead of it: import its modules (with ``cabhunt.windows``
-    and the Ibis result converter, which pulls in pandas) and load the compiled rules.
+    and Ibis's DuckDB backend) and load the compiled rules.
 
-    About a quarter of a second that otherwise lands on the first detection query. Meant for a
+    Work that otherwise lands on the first detection query. Meant for a
     background thread started while ingest runs (DuckDB releases the GIL there); safe to call
     more than once, and a failure here only means the work happens later, in :func:`detect`.
     """
     import contextlib
 
     with contextlib.suppress(Exception):
-        import ibis.backends.duckdb.converter  # noqa: F401
+        import ibis.backends.duckdb  # noqa: F401
 
         import cabhunt.detect.engine
         import cabhunt.detect.network
