@@ -133,3 +133,46 @@ def test_host_matches_agrees_with_the_sql_predicate(value: str, host: str) -> No
     con.execute("CREATE TABLE t (host_name VARCHAR)")
     con.execute("INSERT INTO t VALUES (?)", [value])
     assert bool(con.execute(str(sql)).fetchall()) == host_matches(value, host), (value, host, short_host(host))
+
+
+class _HostStore:
+    """A store stand-in holding only host names."""
+
+    def __init__(self, values: list[str | None]) -> None:
+        import duckdb
+        import ibis
+
+        self.duck = duckdb.connect()
+        self.duck.execute("CREATE TABLE events (host_name VARCHAR, n INTEGER)")
+        self.duck.executemany("INSERT INTO events VALUES (?, ?)", [[v, i] for i, v in enumerate(values)])
+        self.con = ibis.duckdb.from_connection(self.duck)
+
+    def events(self) -> Any:
+        return self.con.table("events")
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.one_of(names, names.map(str.upper), st.sampled_from(["10.0.0.5", "fe80::1", ""])), max_size=12),
+       st.lists(st.one_of(names, st.just("10.0.0.5")), min_size=1, max_size=5))
+def test_context_host_test_lists_exactly_the_matching_host_names(
+        values: list[str], hosts: list[str]) -> None:
+    from cabhunt import query
+    from cabhunt.investigate import InvestigationContext
+    from cabhunt.investigate import context as context_module
+
+    store = _HostStore([*values, None])
+    ctx = InvestigationContext(store=store)
+    t = store.events()
+    want = sorted(i for i, v in enumerate(values) if host_matches(v, *hosts))
+    got = sorted(r["n"] for r in query.rows(t.filter(ctx.host_is(t.host_name, *hosts))))
+    assert got == want
+    # a store with more host names than can be listed falls back to the row-by-row test
+    ctx = InvestigationContext(store=store)
+    cap = context_module.HOST_VALUES_CAP
+    context_module.HOST_VALUES_CAP = 0
+    try:
+        assert (ctx.host_values() is None) == bool(values)
+        got = sorted(r["n"] for r in query.rows(t.filter(ctx.host_is(t.host_name, *hosts))))
+    finally:
+        context_module.HOST_VALUES_CAP = cap
+    assert got == want

@@ -117,8 +117,25 @@ def flagged_rows(
     ``marks`` are flag columns that select nothing (facts about the returned rows). Rows come
     ordered by time.
     """
+    from cabhunt import query
+
+    expr = flagged_rows_query(events, predicates, since=since, until=until, also=also, marks=marks)
+    return [] if expr is None else sort_rows(query.rows(expr))
+
+
+def flagged_rows_query(
+    events: ir.Table,
+    predicates: Mapping[str, TablePredicate],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    also: TablePredicate | None = None,
+    marks: Mapping[str, TablePredicate] | None = None,
+) -> ir.Table | None:
+    """The query of :func:`flagged_rows` (None when it selects nothing); its rows, put through
+    :func:`sort_rows`, are that function's result."""
     if not predicates and also is None:
-        return []
+        return None
     flags = {f"m__{name}": pred(events) for name, pred in predicates.items()}
     flags.update({f"m__{name}": pred(events) for name, pred in (marks or {}).items()})
     selecting = [f"m__{name}" for name in predicates]
@@ -128,7 +145,7 @@ def flagged_rows(
         cond = time_condition(t, since, until)
         return any_of(wanted) if cond is None else cond & any_of(wanted)
 
-    return scan(events, ROW_COLUMNS, flags, where)
+    return scan_query(events, ROW_COLUMNS, flags, where)
 
 
 def scan(
@@ -139,16 +156,28 @@ def scan(
 ) -> list[dict[str, Any]]:
     """Rows of ``events`` with ``columns`` and computed ``flags``, filtered by ``where`` on those.
 
-    The projection comes first and the filter refers to its columns: the expression stays small
-    (each flag is built once, nothing is re-bound to a filtered table), which roughly halves
-    the time Ibis takes to build and compile it; engines push the filter down unchanged.
     Rows are ordered here, by (ts, event_uid) with NULLs last, rather than by the engine.
     """
     from cabhunt import query
 
+    return sort_rows(query.rows(scan_query(events, columns, flags, where)))
+
+
+def scan_query(
+    events: ir.Table,
+    columns: Sequence[str],
+    flags: Mapping[str, ir.BooleanValue],
+    where: TablePredicate,
+) -> ir.Table:
+    """The query of :func:`scan`.
+
+    The projection comes first and the filter refers to its columns: the expression stays small
+    (each flag is built once, nothing is re-bound to a filtered table), which roughly halves
+    the time Ibis takes to build and compile it; engines push the filter down unchanged.
+    """
     cols = [events[c] for c in columns if c in events.columns]
     projected = events.select(*cols, **flags)
-    return sort_rows(query.rows(projected.filter(where(projected))))
+    return projected.filter(where(projected))
 
 
 def sort_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -175,13 +204,29 @@ def flag_counts(
 
     if not predicates:
         return {}
+    return counts_of(query.rows(flag_counts_query(events, predicates, since=since, until=until)), predicates)
+
+
+def flag_counts_query(
+    events: ir.Table,
+    predicates: Mapping[str, TablePredicate],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> ir.Table:
+    """The aggregate of :func:`flag_counts` (``predicates`` not empty); :func:`counts_of` reads it."""
     names = {f"c__{i}": name for i, name in enumerate(predicates)}
     projected = events.select(events.ts, **{col: predicates[name](events) for col, name in names.items()})
     cond = time_condition(projected, since, until)
     wanted = any_of([projected[col] for col in names])
     matched = projected.filter(wanted if cond is None else cond & wanted)
-    [row] = query.rows(matched.aggregate(**{col: matched[col].cast("int64").sum() for col in names}))
-    return {name: int(row[col] or 0) for col, name in names.items()}
+    return matched.aggregate(**{col: matched[col].cast("int64").sum() for col in names})
+
+
+def counts_of(rows: list[dict[str, Any]], predicates: Mapping[str, TablePredicate]) -> dict[str, int]:
+    """Rule name -> match count, from the one row of :func:`flag_counts_query`."""
+    [row] = rows
+    return {name: int(row[f"c__{i}"] or 0) for i, name in enumerate(predicates)}
 
 
 def fetch(table: ir.Table, columns: Sequence[str] = DETECT_COLUMNS) -> list[dict[str, Any]]:

@@ -83,10 +83,18 @@ def maker_connections(events: ir.Table, since: datetime | None, until: datetime 
     """
     from cabhunt import query
 
+    return connection_keys(query.rows(maker_connections_query(events, since, until)))
+
+
+def maker_connections_query(events: ir.Table, since: datetime | None, until: datetime | None) -> ir.Table:
+    """The query of :func:`maker_connections`; :func:`connection_keys` reads its rows."""
     makers = events.filter(cab_maker_predicate(events)).process_entity_id
     t = time_filter(events, since, until)
     conns = t.filter((t.event_code == 3) & t.process_entity_id.notnull() & t.process_entity_id.isin(makers))
-    rows = query.rows(conns.select("host_name", "process_entity_id"))  # few rows: deduplicated here
+    return conns.select("host_name", "process_entity_id")  # few rows: deduplicated in connection_keys
+
+
+def connection_keys(rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {(str(r["host_name"]), str(r["process_entity_id"])) for r in rows if r["host_name"] is not None}
 
 
@@ -427,18 +435,21 @@ def network_alerts(
     since: datetime | None = None,
     until: datetime | None = None,
     net: NetworkConfig | None = None,
+    keys: set[tuple[str, str]] | None = None,
 ) -> list[Alert]:
     """Direct and correlated network alerts.
 
     ``rows`` are the detection scan's rows (rule flags ``m__<slug>``, the ``m__cab_maker``
-    mark); ``rules`` maps slugs to rule identities.
+    mark); ``rules`` maps slugs to rule identities; ``keys`` the result of
+    :func:`maker_connections` when it was already asked.
     """
     from cabhunt.windows import analyze_job, cab_maker
 
     by_uid = {v.row["event_uid"]: v for v in verified if v.row.get("event_uid")}
     alerts: list[Alert] = []
     matched = [r for r in rows if any(r.get(f"m__{s}") for s in ("makecab_network", "diantz_network"))]
-    keys = maker_connections(events, since, until)
+    if keys is None:
+        keys = maker_connections(events, since, until)
     anchors = [
         Anchor(uid, str(v.row.get("host_name")).lower(), v.row["ts"], v.named_hosts)
         for uid, v in by_uid.items()

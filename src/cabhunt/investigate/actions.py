@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.investigate.context import MAKERS, Event, alert_time, host_is, host_matches, in_window, lower
+from cabhunt.investigate.context import MAKERS, Event, alert_time, host_matches, in_window, lower
 from cabhunt.investigate.destination import destinations
 from cabhunt.investigate.hostinfo import classify
 from cabhunt.model import Action
@@ -45,7 +45,7 @@ def _webdav_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, li
         return {}
     t = ctx.table()
     cl = t.process_command_line.lower()
-    rows = ctx.rows(t.filter(host_is(t.host_name, *hosts)
+    rows = ctx.rows(t.filter(ctx.host_is(t.host_name, *hosts)
                              & ((cl.contains("davclnt.dll")) | t.user_agent.lower().contains("webdav"))),
                     columns=("event_uid", "ts", "host_name"), limit=WEBDAV_ROWS)
     return {id(a): [r for r in rows if host_matches(r.get("host_name"), a.host)][:50] for a in alerts}

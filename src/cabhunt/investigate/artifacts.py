@@ -15,7 +15,6 @@ from cabhunt.investigate.context import (
     Event,
     alert_time,
     basename,
-    host_is,
     host_matches,
     in_window,
     iso,
@@ -132,7 +131,7 @@ def _zone_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, list
     if not wanted:
         return {}
     t = ctx.table()
-    rows = ctx.rows(t.filter((t.event_code == 15) & host_is(t.host_name, *(a.host for a, _ in wanted))
+    rows = ctx.rows(t.filter((t.event_code == 15) & ctx.host_is(t.host_name, *(a.host for a, _ in wanted))
                              & t.file_path.lower().isin(sorted(set().union(*(p for _, p in wanted))))), limit=None)
     return {id(a): [r for r in rows if lower(r.get("file_path")) in paths
                     and host_matches(r.get("host_name"), a.host)][:5000] for a, paths in wanted}

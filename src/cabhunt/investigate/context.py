@@ -57,6 +57,8 @@ PROCESS_COLUMNS: tuple[str, ...] = (
     "process_parent_executable", "process_parent_command_line", "user_name",
 )
 MAKERS = frozenset({"makecab.exe", "diantz.exe"})
+HOST_VALUES_CAP = 5_000
+"""Distinct host names a store may have for host tests to list them (:meth:`InvestigationContext.host_is`)."""
 
 
 class StoreLike(Protocol):
@@ -189,6 +191,7 @@ class InvestigationContext:
     batch: list[Alert] = field(default_factory=list, repr=False)  # the alerts investigated together
     _bulk: dict[str, dict[int, Any]] = field(default_factory=dict, repr=False)
     _coverage: tuple[datetime | None] | None = field(default=None, repr=False)
+    _host_values: tuple[list[str] | None] | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- lazily loaded inputs
     def allowlist_entries(self) -> Allowlist:
@@ -249,6 +252,26 @@ class InvestigationContext:
     def table(self) -> ir.Table:
         return self.store.events()
 
+    def host_values(self) -> list[str] | None:
+        """Every distinct host name in the store as written (asked once per run); None when
+        there are more than :data:`HOST_VALUES_CAP`."""
+        if self._host_values is None:
+            t = self.table()
+            q = t.select(h=t.host_name).filter(lambda x: x.h.notnull()).distinct().limit(HOST_VALUES_CAP + 1)
+            values = sorted(str(r["h"]) for r in query.rows(q))
+            self._host_values = (values if len(values) <= HOST_VALUES_CAP else None,)
+        return self._host_values[0]
+
+    def host_is(self, col: Any, *hosts: str | None) -> Any:
+        """:func:`host_is`, resolved first against the store's host names: the engine then tests
+        the column as stored against a short list, instead of lowercasing and prefix-testing
+        every row (most of a fleet query's time once the hosts number in the dozens)."""
+        values = self.host_values()
+        if values is None:
+            return host_is(col, *hosts)
+        matches = host_matcher(hosts)
+        return col.isin([v for v in values if matches(v)])
+
     def rows(self, expr: ir.Table, columns: Sequence[str] = WORK_COLUMNS, limit: int | None = 5000) -> list[Event]:
         """Run an Ibis filter and return plain dicts (ordered by time)."""
         cols = [c for c in columns if c in expr.columns]
@@ -292,7 +315,7 @@ class InvestigationContext:
         for i in range(0, len(keys), WINDOW_CHUNK):
             chunk = keys[i : i + WINDOW_CHUNK]
             t = self.table()
-            cond = host_spans(t, [(wanted[k], self.host_window(k[1])) for k in chunk])
+            cond = host_spans(t, [(wanted[k], self.host_window(k[1])) for k in chunk], self.host_is)
             if self.narrow_windows:
                 cond = cond & (t.event_code.isin(list(WIDE_WINDOW_CODES)) | in_spans(t.ts, [self.band(k[1]) for k in chunk]))
             rows = self.rows(t.filter(cond), limit=WINDOW_LIMIT * len(chunk))
@@ -375,7 +398,7 @@ class InvestigationContext:
             for i in range(0, len(todo), WINDOW_CHUNK):
                 chunk = todo[i : i + WINDOW_CHUNK]
                 t = self.table()
-                rows = self.rows(t.filter(host_is(t.host_name, *(wanted[k] for k in chunk))
+                rows = self.rows(t.filter(self.host_is(t.host_name, *(wanted[k] for k in chunk))
                                           & t.event_code.isin(list(PROCESS_CODES))),
                                  PROCESS_COLUMNS, limit=PROCESS_INDEX_CAP * len(chunk))
                 by_host: dict[str, list[Event]] = {}
@@ -452,30 +475,41 @@ def in_spans(col: Any, spans: Iterable[tuple[datetime, datetime]]) -> Any:
     return cond
 
 
-def host_spans(t: Any, windows: Sequence[tuple[str, tuple[datetime, datetime]]]) -> Any:
+def host_spans(t: Any, windows: Sequence[tuple[str, tuple[datetime, datetime]]],
+               test: Callable[..., Any] | None = None) -> Any:
     """Ibis predicate: an event of one of these hosts inside one of that host's time spans.
 
     Written as cheap tests first (all spans, all hosts), then the exact per-host spans: the
     engine evaluates the exact OR only on the few rows the first two let through, while the
     first two alone would fetch every listed host's events in every other host's spans.
     """
+    test = test or host_is
     by_host: dict[str, list[tuple[datetime, datetime]]] = {}
     for host, span in windows:
         by_host.setdefault(host, []).append(span)
     exact = None
     for host, spans in by_host.items():
-        term = host_is(t.host_name, host) & in_spans(t.ts, spans)
+        term = test(t.host_name, host) & in_spans(t.ts, spans)
         exact = term if exact is None else exact | term
-    return in_spans(t.ts, [s for _, s in windows]) & host_is(t.host_name, *by_host) & exact
+    return in_spans(t.ts, [s for _, s in windows]) & test(t.host_name, *by_host) & exact
 
 
 def host_matches(value: object, *hosts: str | None) -> bool:
     """:func:`host_is` in Python, for rows fetched for several hosts at once."""
-    v = lower(value)
-    if not v:
-        return False
-    names = _host_names(hosts)
-    return v in names or any(v.startswith(n + ".") for n in names if "." not in n and ":" not in n)
+    return host_matcher(hosts)(value)
+
+
+def host_matcher(hosts: Iterable[str | None]) -> Callable[[object], bool]:
+    """:func:`host_matches` for one set of hosts, to test many values: a NetBIOS name matches
+    itself and every FQDN whose first label it is."""
+    names = set(_host_names(list(hosts)))
+    bare = {n for n in names if "." not in n and ":" not in n}
+
+    def matches(value: object) -> bool:
+        v = lower(value)
+        return bool(v) and (v in names or ("." in v and v.split(".", 1)[0] in bare))
+
+    return matches
 
 
 def merge_intervals(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

@@ -22,7 +22,6 @@ from cabhunt.investigate.context import (
     as_int,
     basename,
     events_between,
-    host_is,
     host_matches,
     in_spans,
     in_window,
@@ -115,7 +114,7 @@ def _net_use_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, l
         return {}
     t = ctx.table()
     # a day's spans per host overlap anyway, and the process/registry tests are selective
-    where = host_is(t.host_name, *(a.host for a in alerts)) & in_spans(t.ts, [_net_use_span(a, ctx) for a in alerts])
+    where = ctx.host_is(t.host_name, *(a.host for a in alerts)) & in_spans(t.ts, [_net_use_span(a, ctx) for a in alerts])
     rows = ctx.rows(t.filter(where & t.event_code.isin([*PROCESS_CODES, 13])
                              & (t.process_name.lower().isin(["net.exe", "net1.exe"])
                                 | t.registry_path.lower().contains("\\network\\"))), limit=None)
@@ -132,7 +131,7 @@ def _server_rows(alerts: list[Alert], ctx: InvestigationContext) -> dict[int, li
     if not wanted:
         return {}
     t = ctx.table()
-    where = host_is(t.host_name, *(h for _, hosts in wanted for h in hosts)) & in_spans(
+    where = ctx.host_is(t.host_name, *(h for _, hosts in wanted for h in hosts)) & in_spans(
         t.ts, [_window(a, ctx) for a, _ in wanted])
     rows = ctx.rows(t.filter(where & t.event_code.isin([4624, 5140, 5145])), limit=None)
     out: dict[int, list[Event]] = {}

@@ -19,7 +19,6 @@ from cabhunt.investigate.context import (
     alert_time,
     as_int,
     basename,
-    host_is,
     host_matches,
     iso,
     lower,
@@ -107,7 +106,7 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
                 row = index.latest_before(want_pid, before, lo)
             else:
                 rows = ctx.rows(
-                    t.filter(host_is(t.host_name, alert.host) & (t.process_pid == want_pid)
+                    t.filter(ctx.host_is(t.host_name, alert.host) & (t.process_pid == want_pid)
                              & t.event_code.isin(codes) & (t.ts <= before) & (t.ts >= lo)),
                     limit=None,
                 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from cabhunt.investigate.context import PROCESS_CODES, Event, alert_time, as_int, host_is, iso, lower
+from cabhunt.investigate.context import PROCESS_CODES, Event, alert_time, as_int, iso, lower
 
 if TYPE_CHECKING:
     from cabhunt.investigate.context import InvestigationContext
@@ -77,7 +77,7 @@ def find_creation(alert: Alert, ctx: InvestigationContext) -> Event | None:
     if pid is None or not alert.host:
         return None
     rows = ctx.rows(
-        t.filter(host_is(t.host_name, alert.host) & (t.process_pid == pid)
+        t.filter(ctx.host_is(t.host_name, alert.host) & (t.process_pid == pid)
                  & t.event_code.isin(codes) & (t.ts <= at + timedelta(seconds=1))
                  & (t.ts >= at - timedelta(days=2))),
         limit=None,

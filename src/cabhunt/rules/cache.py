@@ -167,28 +167,36 @@ def _compile_all() -> dict[str, CompiledRule]:
     return out
 
 
-def _path(key: str) -> Path:
-    return cache_dir() / f"rules-{key[:32]}.json"
-
-
 def _read(key: str) -> dict[str, CompiledRule] | None:
+    doc = read_cached("rules", key)
     try:
-        doc = json.loads(_path(key).read_text(encoding="utf-8"))
-        if doc.get("key") != key:
-            return None
-        rules = [CompiledRule.from_json(d) for d in doc["rules"]]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        rules = [CompiledRule.from_json(d) for d in doc["rules"]] if doc is not None else None
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
-    return {r.slug: r for r in rules}
+    return {r.slug: r for r in rules} if rules is not None else None
 
 
 def _write(key: str, rules: dict[str, CompiledRule]) -> None:
-    """Atomically (a reader never sees half a file); files of other keys unused for a day go."""
-    target = _path(key)
+    write_cached("rules", key, {"rules": [r.to_json() for r in rules.values()]})
+
+
+def read_cached(kind: str, key: str) -> dict[str, Any] | None:
+    """The cached document of ``kind`` under ``key``; None when absent, unreadable or another key's."""
+    try:
+        doc = json.loads((cache_dir() / f"{kind}-{key[:32]}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("key") == key else None
+
+
+def write_cached(kind: str, key: str, doc: dict[str, Any]) -> None:
+    """Write atomically (a reader never sees half a file); files of ``kind`` under other keys
+    unused for a day go. A cache that cannot be written is left alone."""
+    target = cache_dir() / f"{kind}-{key[:32]}.json"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"key": key, "rules": [r.to_json() for r in rules.values()]})
-        fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".tmp", dir=target.parent)
+        text = json.dumps({**doc, "key": key})
+        fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -197,7 +205,7 @@ def _write(key: str, rules: dict[str, CompiledRule]) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         now = time.time()
-        for old in target.parent.glob("rules-*.json"):
+        for old in target.parent.glob(f"{kind}-*.json"):
             # Another install (or checkout) may use its own key right now: only old files go.
             with contextlib.suppress(OSError):
                 if old != target and now - old.stat().st_mtime > STALE_AFTER_S:

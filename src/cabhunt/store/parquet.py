@@ -228,7 +228,9 @@ class ParquetStore(Store):
                 self.duck.execute(f"DROP TABLE IF EXISTS {HOT_DB}.{HOT_TABLE}")
 
     def event_count(self) -> int:
-        return int(self.events().count().to_pyarrow().as_py())
+        from cabhunt import query
+
+        return int(query.scalar(self.events().count()))
 
     # -- writing -------------------------------------------------------------------------------
     def append_events(self, select_sql: str, params: Sequence[object] = ()) -> int:
