@@ -149,6 +149,43 @@ def test_utf8_array_equals_string_array(texts: list[str]) -> None:
     assert built.to_pylist() == texts
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    chunks=st.lists(st.lists(st.one_of(st.none(), st.booleans()), max_size=20), max_size=4),
+    start=st.integers(0, 3),
+    bits=st.sampled_from([32, 64]),
+)
+def test_columns_read_back_from_buffers_as_pyarrow_reads_them(chunks: list[list[bool | None]], start: int, bits: int) -> None:
+    """The flush reads DuckDB's answers from Arrow buffers (offsets, chunks, nulls and all)."""
+    import pyarrow as pa
+
+    flags = pa.chunked_array([pa.array(c, type=pa.bool_()).slice(min(start, len(c))) for c in chunks], type=pa.bool_())
+    expected = [bool(v) for v in flags.to_pylist()]  # null counts as not kept
+    assert loader_mod._bools(flags).tolist() == expected
+    numbers = pa.chunked_array(
+        [pa.array(range(len(c)), type=pa.int32() if bits == 32 else pa.int64()).slice(min(start, len(c))) for c in chunks],
+        type=pa.int32() if bits == 32 else pa.int64(),
+    )
+    assert loader_mod._ints(numbers).tolist() == numbers.to_pylist()
+    if len(numbers):
+        assert loader_mod._ints(numbers.chunk(0)).tolist() == numbers.chunk(0).to_pylist()
+
+
+def test_evtx_ingest_does_not_import_pandas() -> None:
+    """Reading back the keep decisions must not go through pyarrow's ``to_numpy`` (it imports pandas)."""
+    import subprocess
+
+    src = shared_or_skip("fixtures/evtx")
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom cabhunt.errors import Problems\nfrom cabhunt.ingest import ingest_paths\n"
+        "from cabhunt.store import Store\nstore = Store.open(memory_limit='1GB', threads=2)\n"
+        f"s = ingest_paths(store, [Path({str(src)!r})], Problems())\n"
+        "print(s.normalized > 0, s.skipped > 0, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "False"]
+
+
 def test_arrays_do_not_import_pandas() -> None:
     """pandas costs about a second to import; building the record arrays must not pull it in."""
     import subprocess

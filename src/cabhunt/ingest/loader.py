@@ -302,17 +302,18 @@ def _decide(duck: Any, cmap: CompiledMap, table: Any, sources: list[_Source], do
         lambda g: duck.sql(cmap.decisions_sql(_decision_stage(cmap, sources, g))).to_arrow_table()
     )
     n = table.num_rows
-    fks = np.asarray(table["_fk"].to_numpy(), dtype=np.int64)
-    rows = np.asarray(result["_row"].to_numpy(), dtype=np.int64)
-    kept = np.asarray(result["_keep"].to_numpy(zero_copy_only=False), dtype=bool)
-    reasons = result["_reason"].combine_chunks().dictionary_encode()
+    fks = _ints(table["_fk"])
+    rows = _ints(result["_row"])
+    kept = _bools(result["_keep"])
     slots = len(sources)
     counts: list[tuple[Any, ...]] = []
     per_slot = np.bincount(fks[rows[kept]], minlength=slots + 1)
     counts += [(slot, True, None, int(c)) for slot, c in enumerate(per_slot) if c]
-    names = reasons.dictionary.to_pylist()
+    reasons = result["_reason"].to_pylist()
+    coded: dict[Any, int] = {}
+    codes = np.fromiter((coded.setdefault(reasons[i], len(coded)) for i in np.flatnonzero(~kept)), np.int64)
+    names = list(coded)
     if names:
-        codes = np.asarray(reasons.indices.to_numpy(zero_copy_only=False))[~kept].astype(np.int64)
         pairs = np.bincount(fks[rows[~kept]] * len(names) + codes, minlength=(slots + 1) * len(names))
         counts += [(int(i) // len(names), False, names[int(i) % len(names)], int(pairs[i])) for i in np.flatnonzero(pairs)]
     done.counts = counts
@@ -333,12 +334,55 @@ def _first_broken(fks: Any, ids: Any, bad: Any) -> list[tuple[int, int]]:
 
     if not len(bad):
         return []
-    bad_ids = np.asarray(ids.to_numpy(), dtype=np.int64)[bad]
+    bad_ids = _ints(ids)[bad]
     order = np.lexsort((bad_ids, fks[bad]))
     bad_fk, bad_id = fks[bad][order], bad_ids[order]
     rank = np.arange(len(bad_fk)) - np.searchsorted(bad_fk, bad_fk, side="left")
     first = rank < REPORT_PER_FILE
     return list(zip(bad_fk[first].tolist(), bad_id[first].tolist(), strict=True))
+
+
+# pyarrow's ``to_numpy`` imports pandas (a fifth of a second, on the first flush of every run):
+# the few columns read back are taken from their buffers instead.
+
+
+def _ints(column: Any) -> Any:
+    """An integer Arrow column without nulls (chunked or not) as one numpy int64 array."""
+    import numpy as np
+    import pyarrow as pa
+
+    parts = [np.zeros(0, dtype=np.int64)]
+    for chunk in getattr(column, "chunks", [column]):
+        if not len(chunk):
+            continue
+        if chunk.null_count or not pa.types.is_signed_integer(chunk.type) or chunk.type.bit_width not in (32, 64):
+            raise TypeError(f"not an int32/int64 column without nulls: {chunk.type}")
+        dtype = np.int32 if chunk.type.bit_width == 32 else np.int64
+        width = chunk.type.bit_width // 8
+        parts.append(np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * width))
+    return np.concatenate(parts).astype(np.int64, copy=False)
+
+
+def _bools(column: Any) -> Any:
+    """A boolean Arrow column (chunked or not) as one numpy bool array; null counts as false."""
+    import numpy as np
+    import pyarrow as pa
+
+    def bits(buffer: Any, offset: int, n: int) -> Any:
+        return np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little")[offset : offset + n].astype(bool)
+
+    parts = [np.zeros(0, dtype=bool)]
+    for chunk in getattr(column, "chunks", [column]):
+        if not len(chunk):
+            continue
+        if not pa.types.is_boolean(chunk.type):
+            raise TypeError(f"not a boolean column: {chunk.type}")
+        validity, values = chunk.buffers()[:2]
+        part = bits(values, chunk.offset, len(chunk))
+        if chunk.null_count:
+            part &= bits(validity, chunk.offset, len(chunk))
+        parts.append(part)
+    return np.concatenate(parts)
 
 
 def _unguarded_first(run: Callable[[bool], T]) -> tuple[bool, T]:
