@@ -169,6 +169,13 @@ def test_columns_read_back_from_buffers_as_pyarrow_reads_them(chunks: list[list[
     assert loader_mod._ints(numbers).tolist() == numbers.to_pylist()
     if len(numbers):
         assert loader_mod._ints(numbers.chunk(0)).tolist() == numbers.chunk(0).to_pylist()
+    reasons = [None if v is None else str(v) for c in chunks for v in c]  # null where a record was kept
+    indices = pa.array(reasons, type=pa.string()).dictionary_encode().indices
+    got = loader_mod._ints(indices, nulls=True).tolist()
+    assert [g for g, r in zip(got, reasons, strict=True) if r is not None] == [i for i in indices.to_pylist() if i is not None]
+    if None in reasons:
+        with pytest.raises(TypeError):
+            loader_mod._ints(indices)
 
 
 def test_evtx_ingest_does_not_import_pandas() -> None:

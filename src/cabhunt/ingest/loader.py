@@ -309,11 +309,10 @@ def _decide(duck: Any, cmap: CompiledMap, table: Any, sources: list[_Source], do
     counts: list[tuple[Any, ...]] = []
     per_slot = np.bincount(fks[rows[kept]], minlength=slots + 1)
     counts += [(slot, True, None, int(c)) for slot, c in enumerate(per_slot) if c]
-    reasons = result["_reason"].to_pylist()
-    coded: dict[Any, int] = {}
-    codes = np.fromiter((coded.setdefault(reasons[i], len(coded)) for i in np.flatnonzero(~kept)), np.int64)
-    names = list(coded)
+    reasons = result["_reason"].combine_chunks().dictionary_encode()
+    names = reasons.dictionary.to_pylist()
     if names:
+        codes = _ints(reasons.indices, nulls=True)[~kept]  # a kept record's reason is null
         pairs = np.bincount(fks[rows[~kept]] * len(names) + codes, minlength=(slots + 1) * len(names))
         counts += [(int(i) // len(names), False, names[int(i) % len(names)], int(pairs[i])) for i in np.flatnonzero(pairs)]
     done.counts = counts
@@ -346,8 +345,9 @@ def _first_broken(fks: Any, ids: Any, bad: Any) -> list[tuple[int, int]]:
 # the few columns read back are taken from their buffers instead.
 
 
-def _ints(column: Any) -> Any:
-    """An integer Arrow column without nulls (chunked or not) as one numpy int64 array."""
+def _ints(column: Any, *, nulls: bool = False) -> Any:
+    """An integer Arrow column (chunked or not) as one numpy int64 array; without ``nulls`` it
+    must have none, with it the values at null positions are whatever the buffer holds."""
     import numpy as np
     import pyarrow as pa
 
@@ -355,7 +355,7 @@ def _ints(column: Any) -> Any:
     for chunk in getattr(column, "chunks", [column]):
         if not len(chunk):
             continue
-        if chunk.null_count or not pa.types.is_signed_integer(chunk.type) or chunk.type.bit_width not in (32, 64):
+        if (chunk.null_count and not nulls) or not pa.types.is_signed_integer(chunk.type) or chunk.type.bit_width not in (32, 64):
             raise TypeError(f"not an int32/int64 column without nulls: {chunk.type}")
         dtype = np.int32 if chunk.type.bit_width == 32 else np.int64
         width = chunk.type.bit_width // 8
