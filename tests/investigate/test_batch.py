@@ -176,3 +176,26 @@ def test_context_host_test_lists_exactly_the_matching_host_names(
     finally:
         context_module.HOST_VALUES_CAP = cap
     assert got == want
+
+
+def test_process_index_stops_at_the_latest_alert_and_is_fetched_again_for_a_later_one() -> None:
+    from cabhunt.investigate import InvestigationContext
+    from cabhunt.model import Alert, RuleRef
+    from tests.detect.helpers import make_store, proc
+
+    times = ["2026-03-02 09:00:00.000", "2026-03-02 10:00:00.000", "2026-03-02 11:00:00.000"]
+    store = make_store([proc(f"cmd{i}", image=r"C:\Windows\System32\cmd.exe", ProcessGuid=f"{{g{i}}}",
+                             ProcessId=100 + i, UtcTime=ts, Computer="WS01.corp.example.com")
+                        for i, ts in enumerate(times)])
+    rule = RuleRef("r", "n", "makecab_download_cab", "u")
+    alert = Alert(timestamp="2026-03-02T10:00:00.000Z", rule=rule, host="ws01")
+    ctx = InvestigationContext(store=store)
+    ctx.batch = [alert]
+    at = datetime(2026, 3, 2, 10)
+    first = ctx.processes("WS01", at)
+    assert first is not None and sorted(first.by_guid) == ["{g0}", "{g1}"]
+    assert ctx.processes("ws01.corp.example.com", at - timedelta(minutes=5)) is first  # covered: no query
+    later = ctx.processes("ws01", at + timedelta(hours=2))
+    assert later is not None and later is not first and sorted(later.by_guid) == ["{g0}", "{g1}", "{g2}"]
+    everything = InvestigationContext(store=store).processes("ws01")
+    assert everything is not None and everything.until is None and len(everything.by_guid) == 3

@@ -233,7 +233,7 @@ class Loader:
         done = _Written(cmap.shape, sources, sent)
         duck.register("_cabhunt_batch", table)
         try:
-            with _filters_stay(duck):
+            with _filters_stay(duck), _any_row_order(duck):
                 if not decide_first:
                     _guarded, written = _unguarded_first(
                         lambda g: self.store.append_events(cmap.events_sql(_batch_sql(cmap, sources, g)))
@@ -493,6 +493,25 @@ def _per_file_sql(sources: list[_Source]) -> str:
         "_default_key": [src.key for src in sources],
     }
     return ", ".join(f"{per_file(values)} AS {name}" for name, values in columns.items())
+
+
+@contextmanager
+def _any_row_order(duck: Any) -> Iterator[None]:
+    """Let DuckDB write a flush's events in any order within it.
+
+    Keeping the order of the Arrow chunks makes the INSERT run on one thread (a flush took
+    0.75 s instead of 0.55 s); every reader of the events table orders what it needs, and
+    flushes still follow one another, so the table stays roughly in time order.
+    """
+    before = duck.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    if not before:
+        yield
+        return
+    duck.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        duck.execute("SET preserve_insertion_order = true")
 
 
 @contextmanager

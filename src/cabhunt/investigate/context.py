@@ -76,8 +76,9 @@ class StoreLike(Protocol):
 class ProcessIndex:
     """Process creations of one host by GUID and by PID (time-ordered)."""
 
-    def __init__(self, rows: list[Event], complete: bool) -> None:
+    def __init__(self, rows: list[Event], complete: bool, until: datetime | None = None) -> None:
         self.complete = complete
+        self.until = until  # the latest creation time it holds; None: all of them
         self.by_guid: dict[str, Event] = {}
         self.by_pid: dict[int, list[Event]] = {}
         for r in rows:
@@ -381,35 +382,52 @@ class InvestigationContext:
             self._fleet_hosts = sorted(r["h"] for r in query.rows(q))
         return self._fleet_hosts
 
-    def processes(self, host: str | None) -> ProcessIndex | None:
-        """Every process creation of ``host`` indexed by GUID and PID (one scan per host and run).
+    def processes(self, host: str | None, until: datetime | None = None) -> ProcessIndex | None:
+        """The process creations of ``host`` up to ``until`` (all of them without it), indexed by
+        GUID and PID: one scan per host and run, for every alert of the batch at once.
 
-        Ancestor chains then walk in memory instead of one query per generation.
+        Ancestor chains and drive mappings then walk in memory instead of one query per
+        generation. They look only before an alert, so each host's scan stops at its latest
+        alert of the batch (on a fleet store, about half of a host's history).
         """
         if not host:
             return None
         key = short_host(host)
-        if key not in self._proc_index:
-            wanted = {key: host}
-            for a in self.batch:
-                if a.host:
-                    wanted.setdefault(short_host(a.host), a.host)
-            todo = sorted(k for k in wanted if k not in self._proc_index)
-            for i in range(0, len(todo), WINDOW_CHUNK):
-                chunk = todo[i : i + WINDOW_CHUNK]
-                t = self.table()
-                rows = self.rows(t.filter(self.host_is(t.host_name, *(wanted[k] for k in chunk))
-                                          & t.event_code.isin(list(PROCESS_CODES))),
-                                 PROCESS_COLUMNS, limit=PROCESS_INDEX_CAP * len(chunk))
-                by_host: dict[str, list[Event]] = {}
-                for r in rows:
-                    by_host.setdefault(lower(r.get("host_name")), []).append(r)
-                for k in chunk:
-                    groups = [evs for name, evs in by_host.items() if host_matches(name, wanted[k])]
-                    mine = groups[0] if len(groups) == 1 else sorted(
-                        (e for g in groups for e in g), key=lambda e: (e.get("ts") is None, e.get("ts") or datetime.min))
-                    mine = mine[:PROCESS_INDEX_CAP]
-                    self._proc_index[k] = ProcessIndex(mine, complete=len(mine) < PROCESS_INDEX_CAP)
+        cached = self._proc_index.get(key)
+        if cached is not None and (cached.until is None or (until is not None and until <= cached.until)):
+            return cached
+        bounds: dict[str, datetime | None] = {key: until}
+        names = {key: host}
+        for a in self.batch:
+            k = short_host(a.host) if a.host else None
+            if k is None or (k != key and k in self._proc_index):
+                continue
+            names.setdefault(k, str(a.host))
+            at, bound = alert_time(a), bounds.get(k, datetime.min)
+            if bound is not None:
+                bounds[k] = max(at, bound)
+        todo = sorted(bounds)
+        for i in range(0, len(todo), WINDOW_CHUNK):
+            chunk = todo[i : i + WINDOW_CHUNK]
+            t = self.table()
+            per_host = None
+            for k in chunk:
+                bound = bounds[k]
+                term = self.host_is(t.host_name, names[k])
+                if bound is not None:
+                    term = term & (t.ts <= bound)
+                per_host = term if per_host is None else per_host | term
+            rows = self.rows(t.filter(t.event_code.isin(list(PROCESS_CODES)) & per_host),
+                             PROCESS_COLUMNS, limit=PROCESS_INDEX_CAP * len(chunk))
+            by_host: dict[str, list[Event]] = {}
+            for r in rows:
+                by_host.setdefault(lower(r.get("host_name")), []).append(r)
+            for k in chunk:
+                groups = [evs for name, evs in by_host.items() if host_matches(name, names[k])]
+                mine = groups[0] if len(groups) == 1 else sorted(
+                    (e for g in groups for e in g), key=lambda e: (e.get("ts") is None, e.get("ts") or datetime.min))
+                mine = mine[:PROCESS_INDEX_CAP]
+                self._proc_index[k] = ProcessIndex(mine, complete=len(mine) < PROCESS_INDEX_CAP, until=bounds[k])
         return self._proc_index[key]
 
     def maker_runs(self) -> list[Event]:

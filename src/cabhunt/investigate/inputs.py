@@ -210,8 +210,8 @@ NET_USE = re.compile(r"\buse\s+([A-Za-z]:)\s+\"?(\\\\[^\s\"]+)", re.I)
 
 def drive_map(alert: Alert, ctx: InvestigationContext) -> dict[str, str]:
     """Drive letters mapped with ``net use X: \\\\host\\share`` on the host before the job (latest wins)."""
-    index = ctx.processes(alert.host)
     at = alert_time(alert)
+    index = ctx.processes(alert.host, at)
     out: dict[str, str] = {}
     if index is None:
         return out

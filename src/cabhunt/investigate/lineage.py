@@ -91,7 +91,7 @@ def ancestors(alert: Alert, ctx: InvestigationContext) -> list[dict[str, Any]]:
     before = alert_time(alert)
     seen: set[str] = set()
     codes = list(PROCESS_CODES)
-    index = ctx.processes(alert.host)
+    index = ctx.processes(alert.host, before)
     for _ in range(ctx.lineage_depth):
         row: Event | None = None
         if want_guid and want_guid not in seen:
