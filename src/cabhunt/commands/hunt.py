@@ -276,7 +276,11 @@ def hunt(
         try:
             store.close()
         except Exception as exc:
-            print(f"cabhunt: closing the store failed: {' '.join(str(exc).split())}", file=sys.stderr)
+            message = f"closing the store failed: {' '.join(str(exc).split())}"
+            if db is None and store_dir is None:
+                print(f"cabhunt: {message}", file=sys.stderr)  # temporary: nothing was to be kept
+            else:  # what was to be kept may be incomplete: the hunt did not do its job
+                raise _fail(f"{db or store_dir}: {message}") from exc
 
 
 def _open_store(db: Path | None, store_dir: Path | None, engine: str, master: str | None = None,
