@@ -191,7 +191,10 @@ def test_a_kept_store_that_cannot_be_closed_fails_the_hunt(tmp_path: Path, monke
         raise OSError("disk full")
 
     monkeypatch.setattr(Store, "close", broken)
-    kept = runner.invoke(app, ["hunt", log, "--db", str(tmp_path / "h.duckdb"), "--format", "jsonl"])
-    assert kept.exit_code == 1 and "closing the store failed: disk full" in kept.stderr
-    one_shot = runner.invoke(app, ["hunt", log, "--format", "jsonl"])
-    assert one_shot.exit_code == 0 and "closing the store failed" in one_shot.stderr
+    for command in ("hunt", "ingest"):
+        db = tmp_path / f"{command}.duckdb"
+        kept = runner.invoke(app, [command, log, "--db", str(db)])
+        assert kept.exit_code == 1, kept.output
+        assert f"cabhunt: {db}: closing the store failed: disk full" in kept.stderr
+        one_shot = runner.invoke(app, [command, log])
+        assert one_shot.exit_code == 0 and "temporary store: closing the store failed" in one_shot.stderr

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cabhunt.commands import close_store
+
 
 class Format(StrEnum):
     table = "table"
@@ -57,7 +59,7 @@ def ingest_command(
             _print_table(rows)
             print(summary.one_line(), file=sys.stderr)
     finally:
-        store.close()
+        close_store(store, db or store_dir or "temporary store", kept=db is not None or store_dir is not None)
     if not summary.readable:
         raise typer.Exit(1)
 
