@@ -178,3 +178,23 @@ def test_parquet_store_round_trip(tmp_path: Path) -> None:
     first = jsonl([str(ndjson(tmp_path, "makecab_network")), "--store", str(store)])
     again = jsonl(["--store", str(store)])
     assert first and sorted(a["event"]["id"] for a in first) == sorted(a["event"]["id"] for a in again)
+
+
+def test_a_kept_store_that_cannot_be_closed_fails_the_hunt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cabhunt.store.duckdb_store import Store
+
+    log = str(ndjson(tmp_path, "makecab_download_cab"))
+    real_close = Store.close
+
+    def broken(self: Store) -> None:
+        real_close(self)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Store, "close", broken)
+    for command in ("hunt", "ingest"):
+        db = tmp_path / f"{command}.duckdb"
+        kept = runner.invoke(app, [command, log, "--db", str(db)])
+        assert kept.exit_code == 1, kept.output
+        assert f"cabhunt: {db}: closing the store failed: disk full" in kept.stderr
+        one_shot = runner.invoke(app, [command, log])
+        assert one_shot.exit_code == 0 and "temporary store: closing the store failed" in one_shot.stderr

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -115,3 +116,17 @@ def test_unopenable_db_exits_1(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a duckdb file" * 100)
     code, _out, err = _run(str(DATA / "zeek_conn.log"), "--db", str(bad))
     assert code == 1 and "cannot open store" in err and "Traceback" not in err
+
+
+def test_internal_failure_is_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cabhunt.ingest
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(cabhunt.ingest, "ingest_paths", boom)
+    log = tmp_path / "a.json"
+    log.write_text("{}\n")
+    result = CliRunner().invoke(_app(), ["ingest", str(log)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "cabhunt: ingest failed: MemoryError: no room"

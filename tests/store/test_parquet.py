@@ -165,3 +165,29 @@ def test_hunt_copy_is_a_compressed_file_table_dropped_on_close(tmp_path: Path) -
     assert hunt.event_count() == 55
     hunt.close()
     assert not folder.exists()
+
+
+def test_events_staged_under_a_small_query_limit_still_reach_the_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``hunt PATH --store DIR`` ingests into a store opened with the hunt's small query limit:
+    ingest and the copy of the staged events to Parquet on close get the ingest's limit instead
+    (they ran out of memory, and lost the events, under it)."""
+    from cabhunt.store import parquet
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for h in range(8):  # many open partitions, each buffering its rows with the raw records
+        _ndjson(logs / f"h{h}.json", f"WS{h:02d}", 3000)
+    sdir = tmp_path / "fleet"
+    monkeypatch.setattr(parquet, "HUNT_MEMORY_LIMIT", "24MB")
+    store = open_store(None, sdir)
+    summary = ingest_paths(store, [logs], Problems())
+    assert (size_bytes(str(store.duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])) or 0) < 30e6
+    store.close()
+    assert summary.normalized == 24_000
+    reopened = ParquetStore.open_dir(sdir)
+    try:
+        assert reopened.event_count() == 24_000
+        assert len(reopened.ledger()) == 8
+    finally:
+        reopened.close()

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cabhunt.commands import close_store
+
 if TYPE_CHECKING:
     from cabhunt.model import Alert
     from cabhunt.windows import NetworkConfig
@@ -273,10 +275,7 @@ def hunt(
     except Exception as exc:  # an internal failure: one line, exit 1, never a traceback
         raise _fail(f"hunt failed: {type(exc).__name__}: {' '.join(str(exc).split())}") from exc
     finally:
-        try:
-            store.close()
-        except Exception as exc:
-            print(f"cabhunt: closing the store failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        close_store(store, db or store_dir or "temporary store", kept=db is not None or store_dir is not None)
 
 
 def _open_store(db: Path | None, store_dir: Path | None, engine: str, master: str | None = None,

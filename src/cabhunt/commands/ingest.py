@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cabhunt.commands import close_store
+
 
 class Format(StrEnum):
     table = "table"
@@ -56,8 +58,11 @@ def ingest_command(
         else:
             _print_table(rows)
             print(summary.one_line(), file=sys.stderr)
+    except Exception as exc:  # an internal failure (bad input never raises): one line, exit 1
+        print(f"cabhunt: ingest failed: {type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+        raise typer.Exit(1) from None
     finally:
-        store.close()
+        close_store(store, db or store_dir or "temporary store", kept=db is not None or store_dir is not None)
     if not summary.readable:
         raise typer.Exit(1)
 

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cabhunt.commands import close_store
+
 
 class Format(StrEnum):
     json = "json"
@@ -109,4 +111,4 @@ def investigate_command(
         else:
             sys.stdout.write(json.dumps(alert.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n")
     finally:
-        store.close()
+        close_store(store, db or store_dir, kept=True)

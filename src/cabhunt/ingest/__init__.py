@@ -310,10 +310,14 @@ def _cap_memory(store: Store) -> Callable[[], None]:
     before = getattr(store, "memory_limit", None) or str(
         duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     )
+    wanted = getattr(store, "ingest_memory_limit", None)  # a store sized for queries says so
     limit = size_bytes(before)
-    if limit is None or limit <= INGEST_MEMORY_BYTES:
+    if wanted:
+        duck.execute(f"SET memory_limit = '{wanted}'")
+    elif limit is None or limit <= INGEST_MEMORY_BYTES:
         return lambda: None
-    duck.execute(f"SET memory_limit = '{INGEST_MEMORY_BYTES // (1024 * 1024)}MiB'")
+    else:
+        duck.execute(f"SET memory_limit = '{INGEST_MEMORY_BYTES // (1024 * 1024)}MiB'")
 
     def restore() -> None:
         duck.execute(f"SET memory_limit = '{before}'")

@@ -41,6 +41,9 @@ class Store:
         # False for a one-shot hunt that writes no case bundle: nothing would ever read the raw
         # records, which are most of the bytes ingest writes (see :meth:`append_events`).
         self.keep_raw = True
+        # The limit ingest runs under when it differs from the store's own (a hunt's store is
+        # sized for its queries; see :func:`cabhunt.store.factory.open_store`).
+        self.ingest_memory_limit: str | None = None
 
     @classmethod
     def open(cls, db: Path | None = None, *, memory_limit: str = "3GB", threads: int | None = None) -> Store:

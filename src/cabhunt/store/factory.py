@@ -52,7 +52,11 @@ def open_store(
     if store_dir is not None:
         from cabhunt.store.parquet import HUNT_MEMORY_LIMIT, ParquetStore
 
-        return ParquetStore.open_dir(store_dir, memory_limit=memory_limit or HUNT_MEMORY_LIMIT, threads=threads)
+        pstore = ParquetStore.open_dir(store_dir, memory_limit=memory_limit or HUNT_MEMORY_LIMIT, threads=threads)
+        if memory_limit is None:
+            # ``hunt PATH --store DIR`` ingests first: as much memory as a DuckDB hunt's ingest
+            pstore.ingest_memory_limit = DUCKDB_HUNT_MEMORY_LIMIT
+        return pstore
     if memory_limit is None:
         small = db is None and input_bytes is not None and input_bytes <= SMALL_INPUT_BYTES
         memory_limit = SMALL_INPUT_MEMORY_LIMIT if small else DUCKDB_HUNT_MEMORY_LIMIT

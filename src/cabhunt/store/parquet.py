@@ -184,24 +184,25 @@ class ParquetStore(Store):
         return self._cached
 
     @contextlib.contextmanager
-    def _copy_settings(self) -> Iterator[None]:
-        """Session settings for making the copy, put back afterwards.
+    def _copy_settings(self, memory_limit: str = COPY_MEMORY_LIMIT) -> Iterator[None]:
+        """Session settings for making a copy (the hunt's, or staged events out to Parquet),
+        put back afterwards.
 
         Row order is irrelevant (every query orders what it returns), and without it DuckDB reads
         the many small partition files in parallel: two to three times faster. DuckDB's own
         light-weight encodings (dictionary, FSST, RLE, bit-packing), unlike the zstd that suits
         the raw text of an ingest, keep every later scan cheap. The memory limit is raised to
-        :data:`COPY_MEMORY_LIMIT` for the copy only.
+        ``memory_limit`` for the copy only.
         """
         duck = self.duck
         compression, limit = duck.execute(
             "SELECT current_setting('force_compression'), current_setting('memory_limit')").fetchall()[0]
-        limit = self.memory_limit or str(limit)
-        raise_limit = (size_bytes(limit) or 0) < (size_bytes(COPY_MEMORY_LIMIT) or 0)
+        limit = _as_configured(str(limit), self.memory_limit)
+        raise_limit = (size_bytes(limit) or 0) < (size_bytes(memory_limit) or 0)
         duck.execute("SET preserve_insertion_order = false")
         duck.execute("SET force_compression = 'auto'")
         if raise_limit:
-            duck.execute(f"SET memory_limit = '{COPY_MEMORY_LIMIT}'")
+            duck.execute(f"SET memory_limit = '{_sql_str(memory_limit)}'")
         try:
             yield
         finally:
@@ -266,12 +267,15 @@ class ParquetStore(Store):
         if staged:
             self._invalidate()
             target = _sql_str(str(events_dir(self.store_dir)))
-            self.duck.execute(
-                "COPY (SELECT *, coalesce(strftime(ts, '%Y-%m-%d'), 'unknown') AS event_day, "
-                "regexp_replace(lower(coalesce(host_name, 'unknown')), '[^a-z0-9._-]', '_', 'g') AS host_key "
-                f"FROM events{where}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, "
-                "PARTITION_BY (event_day, host_key), APPEND, FILENAME_PATTERN 'part-{uuid}')"
-            )
+            # Written under the ingest's limit at least: each open partition buffers its rows,
+            # raw records included, and a hunt's query limit is too small for that.
+            with self._copy_settings(self.ingest_memory_limit or COPY_MEMORY_LIMIT):
+                self.duck.execute(
+                    "COPY (SELECT *, coalesce(strftime(ts, '%Y-%m-%d'), 'unknown') AS event_day, "
+                    "regexp_replace(lower(coalesce(host_name, 'unknown')), '[^a-z0-9._-]', '_', 'g') AS host_key "
+                    f"FROM events{where}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, "
+                    "PARTITION_BY (event_day, host_key), APPEND, FILENAME_PATTERN 'part-{uuid}')"
+                )
             self.duck.execute(f"DELETE FROM events{where}")
         if only_finished:
             self._finished = set()
@@ -299,3 +303,12 @@ class ParquetStore(Store):
             self._invalidate()
         finally:
             super().close()
+
+
+def _as_configured(current: str, configured: str | None) -> str:
+    """The limit to put back: as configured when DuckDB's (rounded) report is that one, else as
+    reported (an ingest in progress holds its own)."""
+    now, conf = size_bytes(current), size_bytes(configured or "")
+    if conf and now and abs(now - conf) <= conf // 50:
+        return str(configured)
+    return current
