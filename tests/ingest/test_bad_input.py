@@ -168,3 +168,18 @@ def test_utf16_ndjson_and_invalid_utf8(tmp_path: Path) -> None:
     # the undecodable byte is replaced, the record is kept
     assert ledger["latin.json"]["normalized"] == 2 and ledger["latin.json"]["errors"] == 0
     assert {r["process_name"] for r in got} == {"caf\ufffd.exe", "p2.exe"}
+
+
+def test_broken_gzip_is_one_reported_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Content that starts with the gzip magic is read as gzip; cut short, it is reported, not fatal."""
+    cut = tmp_path / "cut.ndjson.gz"
+    cut.write_bytes(gzip.compress((DATA / "winlogbeat_raw.ndjson").read_bytes())[:40])
+    magic = tmp_path / "magic.json"
+    magic.write_bytes(b"\x1f\x8b")
+    with ingested(DATA / "winlogbeat_raw.ndjson", cut, magic) as (store, _s, _p):
+        ledger = ledger_by_name(store)
+    assert ledger["winlogbeat_raw.ndjson"]["normalized"] > 0  # the other files do not stop it
+    for name in ("cut.ndjson.gz", "magic.json"):
+        assert ledger[name]["status"] != "ok" and ledger[name]["normalized"] == 0, ledger[name]
+    err = capsys.readouterr().err
+    assert "cut.ndjson.gz" in err and "magic.json" in err

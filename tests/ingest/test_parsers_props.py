@@ -139,6 +139,8 @@ def test_ndjson_any_bytes_any_block_size(lines: list[bytes], block: int, bom: bo
     data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
     # a file that starts with a UTF-16 byte order mark is read as UTF-16 (tests/ingest/test_bad_input.py)
     assume(bom or not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)))
+    # and one that starts with the gzip magic as gzip (a broken one is reported: test_bad_input.py)
+    assume(bom or packed or not data.startswith(b"\x1f\x8b"))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x"
         content = (b"\xef\xbb\xbf" if bom else b"") + data
