@@ -184,7 +184,7 @@ class ParquetStore(Store):
         return self._cached
 
     @contextlib.contextmanager
-    def _copy_settings(self, memory_limit: str = COPY_MEMORY_LIMIT) -> Iterator[None]:
+    def _copy_settings(self, memory_limit: str | None = None) -> Iterator[None]:
         """Session settings for making a copy (the hunt's, or staged events out to Parquet),
         put back afterwards.
 
@@ -192,8 +192,9 @@ class ParquetStore(Store):
         the many small partition files in parallel: two to three times faster. DuckDB's own
         light-weight encodings (dictionary, FSST, RLE, bit-packing), unlike the zstd that suits
         the raw text of an ingest, keep every later scan cheap. The memory limit is raised to
-        ``memory_limit`` for the copy only.
+        ``memory_limit`` (:data:`COPY_MEMORY_LIMIT` by default) for the copy only.
         """
+        memory_limit = memory_limit or COPY_MEMORY_LIMIT
         duck = self.duck
         compression, limit = duck.execute(
             "SELECT current_setting('force_compression'), current_setting('memory_limit')").fetchall()[0]
