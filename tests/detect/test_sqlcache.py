@@ -85,3 +85,14 @@ def test_key_changes_with_its_parts() -> None:
     assert a != sqlcache._key(events, (datetime(2026, 1, 1), None, ["x"]))
     with query.recording():
         assert sqlcache._key(events, (None, None, ["x"])) is None
+
+
+def test_a_file_others_could_write_is_not_run(cache_dir: Path) -> None:
+    reference = _docs()
+    [cached] = cache_dir.glob("detect-sql-*.json")
+    doc = json.loads(cached.read_text())
+    doc["sql"][0] = doc["sql"][0].replace("makecab", "nothing")
+    doc["digest"] = sqlcache._sql_digest(doc["sql"])  # a consistent file, planted
+    cached.write_text(json.dumps(doc))
+    cached.chmod(0o666)
+    assert _docs() == reference

@@ -181,9 +181,15 @@ def _write(key: str, rules: dict[str, CompiledRule]) -> None:
 
 
 def read_cached(kind: str, key: str) -> dict[str, Any] | None:
-    """The cached document of ``kind`` under ``key``; None when absent, unreadable or another key's."""
+    """The cached document of ``kind`` under ``key``; None when absent, unreadable, another key's,
+    or a file someone else could have written (it may hold SQL that will be run): not the
+    user's own, or writable by group or others."""
+    path = cache_dir() / f"{kind}-{key[:32]}.json"
     try:
-        doc = json.loads((cache_dir() / f"{kind}-{key[:32]}.json").read_text(encoding="utf-8"))
+        st = path.stat()
+        if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) and doc.get("key") == key else None
