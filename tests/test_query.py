@@ -32,3 +32,10 @@ def test_rows_are_the_table_rows_with_every_key_in_column_order(data: list[tuple
     got = query.rows(t.select("a", "b", "c"))
     assert got == table.to_pylist()
     assert all(list(row) == ["a", "b", "c"] for row in got)
+
+
+def test_queries_run_side_by_side_see_the_session_time_zone() -> None:
+    duck = duckdb.connect()
+    duck.execute("SET TimeZone = 'Asia/Tokyo'")
+    sql = "SELECT hour(TIMESTAMPTZ '2026-03-02 00:00:00+00') AS h"
+    assert query.sql_rows_together(duck, [sql, sql]) == [[{"h": 9}], [{"h": 9}]]

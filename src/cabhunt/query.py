@@ -60,9 +60,13 @@ def sql_rows_together(con: Any, sqls: Sequence[str]) -> list[list[dict[str, Any]
     :func:`rows_together`), each on a cursor of ``con``."""
     from concurrent.futures import ThreadPoolExecutor
 
+    # a cursor starts from the global settings: the session's time zone is set again
+    zone = str(con.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]).replace("'", "''")
+
     def run(sql: str) -> Any:
         cursor = con.cursor()
         try:
+            cursor.execute(f"SET TimeZone = '{zone}'")
             return cursor.sql(sql).to_arrow_table()
         finally:
             cursor.close()
