@@ -277,19 +277,24 @@ def spread(pairs: list[tuple[float, float]]) -> str:
             f"worst {cpus[0]:.2f}")
 
 
-def evtx_pair(paths: list[Path], threads: int | None, repeat: int, what: str, expected: int | None = None) -> None:
-    """cabhunt ingest against records_json() alone over ``paths``, ``repeat`` times, alternating."""
+def ratio_pair(fmt: str, ceiling: str, raw_kind: str, paths: list[Path], threads: int | None, repeat: int,
+               what: str, expected: int | None = None) -> None:
+    """cabhunt ingest against the ``raw_kind`` ceiling over ``paths``, ``repeat`` times, alternating."""
     pairs = []
     for _ in range(max(1, repeat)):
-        ing, raw = measure("ingest", paths, threads), measure("evtx_raw", paths, threads)
+        ing, raw = measure("ingest", paths, threads), measure(raw_kind, paths, threads)
         if expected is not None and raw["records"] != expected:
             raise SystemExit(f"stitched EVTX: the parser reads {raw['records']:,} records, the chunks hold {expected:,}")
-        print(row("evtx ingest", ing))
-        print(row("records_json", raw))
-        print(f"  ratio evtx ingest / records_json throughput: {raw['seconds'] / ing['seconds']:.2f} ({what})")
+        print(row(f"{fmt} ingest", ing))
+        print(row(ceiling, raw))
+        print(f"  ratio {fmt} ingest / {ceiling} throughput: {raw['seconds'] / ing['seconds']:.2f} ({what})")
         pairs.append((raw["seconds"] / ing["seconds"], raw["cpu"] / ing["cpu"]))
     if len(pairs) > 1:
         print(spread(pairs))
+
+
+def evtx_pair(paths: list[Path], threads: int | None, repeat: int, what: str, expected: int | None = None) -> None:
+    ratio_pair("evtx", "records_json", "evtx_raw", paths, threads, repeat, what, expected)
 
 
 def main() -> None:
@@ -313,15 +318,7 @@ def main() -> None:
     print(f"cabhunt ingest benchmark ({os.cpu_count()} cores, threads={threads or 'all'})")
     if args.only in (None, "ndjson"):
         nd = make_ndjson(OUT / f"winlogbeat_raw_{args.events}.ndjson", args.events)
-        pairs = []
-        for _ in range(max(1, args.repeat)):
-            ing, raw = measure("ingest", [nd], threads), measure("ndjson_raw", [nd], threads)
-            print(row("ndjson ingest", ing))
-            print(row("read_json", raw))
-            print(f"  ratio ndjson ingest / read_json throughput: {raw['seconds'] / ing['seconds']:.2f} (target >= 0.50)")
-            pairs.append((raw["seconds"] / ing["seconds"], raw["cpu"] / ing["cpu"]))
-        if len(pairs) > 1:
-            print(spread(pairs))
+        ratio_pair("ndjson", "read_json", "ndjson_raw", [nd], threads, args.repeat, "target >= 0.50")
     if args.only in (None, "evtx"):
         files = evtx_inputs()
         if files:

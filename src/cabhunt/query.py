@@ -44,15 +44,21 @@ def rows_together(exprs: Sequence[Any]) -> list[list[dict[str, Any]]]:
     smaller than a couple of row groups is scanned by one thread per query, so independent
     scans would otherwise leave cores idle. Elsewhere they run one after the other.
     """
-    import ibis
-
     for expr in exprs:
         _note(expr)
-    backends = [ibis.get_backend(expr) for expr in exprs]
-    duck = {id(b) for b in backends if getattr(b, "name", None) == "duckdb"}
-    if len(exprs) < 2 or len(duck) != 1 or any(id(b) not in duck for b in backends):
+    backends = [duckdb_backend(expr) for expr in exprs]
+    first = backends[0] if backends else None
+    if len(exprs) < 2 or first is None or any(b is not first for b in backends):
         return [_dicts(_arrow(expr)) for expr in exprs]
-    return sql_rows_together(backends[0].con, [str(backends[0].compile(expr)) for expr in exprs])
+    return sql_rows_together(first.con, [str(first.compile(expr)) for expr in exprs])
+
+
+def duckdb_backend(expr: Any) -> Any:
+    """The Ibis DuckDB backend an expression runs on; None for any other engine."""
+    import ibis
+
+    backend = ibis.get_backend(expr)
+    return backend if getattr(backend, "name", None) == "duckdb" else None
 
 
 def sql_rows_together(con: Any, sqls: Sequence[str]) -> list[list[dict[str, Any]]]:
@@ -112,10 +118,8 @@ def _arrow(expr: Any) -> Any:
     ``to_pyarrow`` adds only a schema coercion that the conversion to Python values makes moot,
     and its result converter imports pandas, a fifth of a second of every run.
     """
-    import ibis
-
-    backend = ibis.get_backend(expr)
-    if getattr(backend, "name", None) == "duckdb":
+    backend = duckdb_backend(expr)
+    if backend is not None:
         return backend.con.sql(str(backend.compile(expr))).to_arrow_table()
     return expr.to_pyarrow()
 
@@ -123,10 +127,8 @@ def _arrow(expr: Any) -> Any:
 def scalar(expr: Any) -> Any:
     """Execute an Ibis scalar expression (a count, a min) and return the Python value."""
     _note(expr)
-    import ibis
-
-    backend = ibis.get_backend(expr)
-    if getattr(backend, "name", None) == "duckdb":  # as in :func:`_arrow`
+    backend = duckdb_backend(expr)
+    if backend is not None:  # as in :func:`_arrow`
         rows = backend.con.execute(str(backend.compile(expr))).fetchall()
         return rows[0][0] if rows else None
     value = expr.to_pyarrow()

@@ -77,14 +77,16 @@ def test_unwritable_cache_is_not_an_error(tmp_path: Path, monkeypatch: pytest.Mo
     assert _docs()[0]
 
 
-def test_key_changes_with_its_parts() -> None:
+def test_key_changes_with_its_parts(cache_dir: Path) -> None:
     store = make_store(EVENTS)
     events = store.events()
-    a = sqlcache._key(events, (None, None, ["x"]))
-    assert a is not None and a == sqlcache._key(events, (None, None, ["x"]))
-    assert a != sqlcache._key(events, (datetime(2026, 1, 1), None, ["x"]))
-    with query.recording():
-        assert sqlcache._key(events, (None, None, ["x"])) is None
+    backend = query.duckdb_backend(events)
+    a = sqlcache._key(backend, events, (None, None, ["x"]))
+    assert a == sqlcache._key(backend, events, (None, None, ["x"]))
+    assert a != sqlcache._key(backend, events, (datetime(2026, 1, 1), None, ["x"]))
+    with query.recording():  # recording builds and runs the expressions: nothing cached
+        detect_with_summary(store)
+    assert not list(cache_dir.glob("detect-sql-*.json"))
 
 
 def test_a_file_others_could_write_is_not_run(cache_dir: Path) -> None:

@@ -95,6 +95,12 @@ def test_optimizer_setting_is_restored(tmp_path: Path) -> None:
         store.duck.execute("SET disabled_optimizers = 'top_n'")
         ingest_paths(store, [path], Problems())
         assert store.duck.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0] == "top_n"
+        for ordered in (False, True):  # the session's row-order setting comes back either way
+            other = tmp_path / f"{ordered}.json"
+            _write(other, ["ok", "ok", "skip", "ok"])
+            store.duck.execute(f"SET preserve_insertion_order = {ordered}")
+            assert ingest_paths(store, [other], Problems()).normalized
+            assert store.duck.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0] is ordered
     finally:
         store.close()
 

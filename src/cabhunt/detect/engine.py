@@ -100,29 +100,6 @@ def rule_matches(
     return table.filter(condition(table, conditions))
 
 
-def flagged_rows(
-    events: ir.Table,
-    predicates: Mapping[str, TablePredicate],
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    also: TablePredicate | None = None,
-    marks: Mapping[str, TablePredicate] | None = None,
-) -> list[dict[str, Any]]:
-    """One scan for many rules: rows matching any predicate, with one flag column ``m__<name>`` each.
-
-    Flags may be NULL where SQL cannot decide (a missing field); callers test them for truth.
-    ``also`` selects further rows without a flag column (a semi-join, which some engines allow
-    only in a WHERE clause); it is applied to the scan's projection (the row columns and flags).
-    ``marks`` are flag columns that select nothing (facts about the returned rows). Rows come
-    ordered by time.
-    """
-    from cabhunt import query
-
-    expr = flagged_rows_query(events, predicates, since=since, until=until, also=also, marks=marks)
-    return [] if expr is None else sort_rows(query.rows(expr))
-
-
 def flagged_rows_query(
     events: ir.Table,
     predicates: Mapping[str, TablePredicate],
@@ -132,8 +109,14 @@ def flagged_rows_query(
     also: TablePredicate | None = None,
     marks: Mapping[str, TablePredicate] | None = None,
 ) -> ir.Table | None:
-    """The query of :func:`flagged_rows` (None when it selects nothing); its rows, put through
-    :func:`sort_rows`, are that function's result."""
+    """One scan for many rules: rows matching any predicate, with one flag column ``m__<name>`` each
+    (None when it selects nothing; put its rows through :func:`sort_rows` for time order).
+
+    Flags may be NULL where SQL cannot decide (a missing field); callers test them for truth.
+    ``also`` selects further rows without a flag column (a semi-join, which some engines allow
+    only in a WHERE clause); it is applied to the scan's projection (the row columns and flags).
+    ``marks`` are flag columns that select nothing (facts about the returned rows).
+    """
     if not predicates and also is None:
         return None
     flags = {f"m__{name}": pred(events) for name, pred in predicates.items()}
@@ -188,25 +171,6 @@ def sort_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
-def flag_counts(
-    events: ir.Table,
-    predicates: Mapping[str, TablePredicate],
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> dict[str, int]:
-    """Match counts of many rules in one aggregate query (rules whose rows detection does not need).
-
-    The scan keeps only rows some rule matches (a plain disjunction the engine short-circuits)
-    and counts per rule over those few, instead of evaluating every rule on every row.
-    """
-    from cabhunt import query
-
-    if not predicates:
-        return {}
-    return counts_of(query.rows(flag_counts_query(events, predicates, since=since, until=until)), predicates)
-
-
 def flag_counts_query(
     events: ir.Table,
     predicates: Mapping[str, TablePredicate],
@@ -214,7 +178,12 @@ def flag_counts_query(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> ir.Table:
-    """The aggregate of :func:`flag_counts` (``predicates`` not empty); :func:`counts_of` reads it."""
+    """Match counts of many rules (``predicates`` not empty) in one aggregate, read by
+    :func:`counts_of` (rules whose rows detection does not need).
+
+    The scan keeps only rows some rule matches (a plain disjunction the engine short-circuits)
+    and counts per rule over those few, instead of evaluating every rule on every row.
+    """
     names = {f"c__{i}": name for i, name in enumerate(predicates)}
     projected = events.select(events.ts, **{col: predicates[name](events) for col, name in names.items()})
     cond = time_condition(projected, since, until)

@@ -73,21 +73,15 @@ def cab_maker_predicate(t: ir.Table) -> ir.BooleanValue:
     return t.event_code.isin([1, 4688]) & (by_ofn | by_image)
 
 
-def maker_connections(events: ir.Table, since: datetime | None, until: datetime | None) -> set[tuple[str, str]]:
-    """(host, ProcessGuid) of the connections (EID 3, in the time range) of cabinet-maker processes.
+def maker_connections_query(events: ir.Table, since: datetime | None, until: datetime | None) -> ir.Table:
+    """(host, ProcessGuid) of the connections (EID 3, in the time range) of cabinet-maker
+    processes, as rows :func:`connection_keys` reads.
 
     A semi-join (``IN (SELECT ...)``) finds the connections of renamed copies (EID 3 carries no
     OriginalFileName, the EID 1 of the same GUID does). It is a query of its own returning two
     narrow columns: inside the rules' scan it would drag every connection event, with all the
     columns detection reads, through the join.
     """
-    from cabhunt import query
-
-    return connection_keys(query.rows(maker_connections_query(events, since, until)))
-
-
-def maker_connections_query(events: ir.Table, since: datetime | None, until: datetime | None) -> ir.Table:
-    """The query of :func:`maker_connections`; :func:`connection_keys` reads its rows."""
     makers = events.filter(cab_maker_predicate(events)).process_entity_id
     t = time_filter(events, since, until)
     conns = t.filter((t.event_code == 3) & t.process_entity_id.notnull() & t.process_entity_id.isin(makers))
@@ -440,16 +434,15 @@ def network_alerts(
     """Direct and correlated network alerts.
 
     ``rows`` are the detection scan's rows (rule flags ``m__<slug>``, the ``m__cab_maker``
-    mark); ``rules`` maps slugs to rule identities; ``keys`` the result of
-    :func:`maker_connections` when it was already asked.
+    mark); ``rules`` maps slugs to rule identities; ``keys`` the (host, ProcessGuid) pairs
+    of :func:`maker_connections_query`, asked beside the scan.
     """
     from cabhunt.windows import analyze_job, cab_maker
 
     by_uid = {v.row["event_uid"]: v for v in verified if v.row.get("event_uid")}
     alerts: list[Alert] = []
     matched = [r for r in rows if any(r.get(f"m__{s}") for s in ("makecab_network", "diantz_network"))]
-    if keys is None:
-        keys = maker_connections(events, since, until)
+    keys = keys or set()
     anchors = [
         Anchor(uid, str(v.row.get("host_name")).lower(), v.row["ts"], v.named_hosts)
         for uid, v in by_uid.items()

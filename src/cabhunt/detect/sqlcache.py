@@ -35,14 +35,12 @@ def fixed_rows(events: Any, build: Callable[[], Sequence[Any | None]], parts: Se
     """
     from cabhunt import query
 
-    key = _key(events, parts)
+    backend = query.duckdb_backend(events)
+    key = _key(backend, events, parts) if backend is not None and not query.recording_active() else None
     if key is None:
         exprs = list(build())
         answers = iter(query.rows_together([e for e in exprs if e is not None]))
         return [next(answers) if e is not None else None for e in exprs]
-    import ibis
-
-    backend = ibis.get_backend(events)
     sqls = _load(key)
     if sqls is None:
         sqls = [str(backend.compile(e)) if e is not None else None for e in build()]
@@ -51,17 +49,10 @@ def fixed_rows(events: Any, build: Callable[[], Sequence[Any | None]], parts: Se
     return [next(answers) if s is not None else None for s in sqls]
 
 
-def _key(events: Any, parts: Sequence[object]) -> str | None:
-    import ibis
-
-    from cabhunt import query
-
-    if query.recording_active():
-        return None
-    backend = ibis.get_backend(events)
-    if getattr(backend, "name", None) != "duckdb":
-        return None
+def _key(backend: Any, events: Any, parts: Sequence[object]) -> str:
+    """Digest of everything the compiled SQL depends on (``backend``: the events' DuckDB backend)."""
     import duckdb
+    import ibis
     import sqlglot
 
     from cabhunt.rules.cache import cache_key

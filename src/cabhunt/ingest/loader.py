@@ -233,7 +233,7 @@ class Loader:
         done = _Written(cmap.shape, sources, sent)
         duck.register("_cabhunt_batch", table)
         try:
-            with _filters_stay(duck), _any_row_order(duck):
+            with _flush_settings(duck):
                 if not decide_first:
                     _guarded, written = _unguarded_first(
                         lambda g: self.store.append_events(cmap.events_sql(_batch_sql(cmap, sources, g)))
@@ -496,38 +496,25 @@ def _per_file_sql(sources: list[_Source]) -> str:
 
 
 @contextmanager
-def _any_row_order(duck: Any) -> Iterator[None]:
-    """Let DuckDB write a flush's events in any order within it.
+def _flush_settings(duck: Any) -> Iterator[None]:
+    """The session settings of a flush's statements, put back afterwards.
 
-    Keeping the order of the Arrow chunks makes the INSERT run on one thread (a flush took
-    0.75 s instead of 0.55 s); every reader of the events table orders what it needs, and
-    flushes still follow one another, so the table stays roughly in time order.
+    - DuckDB does not push the compiled map's filters down to the scan: pushed through the
+      map's projections, a filter on ``_keep`` is rewritten into the full expression behind it,
+      so the JSON parse runs once for every path it reads (tens of times).
+    - It may write a flush's events in any order within it: keeping the order of the Arrow
+      chunks makes the INSERT run on one thread (a flush took 0.75 s instead of 0.55 s). Every
+      reader of the events table orders what it needs, and flushes still follow one another, so
+      the table stays roughly in time order.
     """
-    before = duck.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    if not before:
-        yield
-        return
-    duck.execute("SET preserve_insertion_order = false")
+    disabled, ordered = duck.execute(
+        "SELECT current_setting('disabled_optimizers'), current_setting('preserve_insertion_order')").fetchall()[0]
+    disabled = str(disabled or "")
+    names = [n.strip() for n in disabled.split(",") if n.strip()]
+    wanted = ",".join(names if "filter_pushdown" in names else [*names, "filter_pushdown"])
+    duck.execute(f"SET disabled_optimizers = '{wanted}'; SET preserve_insertion_order = false")
     try:
         yield
     finally:
-        duck.execute("SET preserve_insertion_order = true")
-
-
-@contextmanager
-def _filters_stay(duck: Any) -> Iterator[None]:
-    """Keep DuckDB from pushing the compiled map's filters down to the scan.
-
-    Pushed through the map's projections, a filter on ``_keep`` is rewritten into the full
-    expression behind it, so the JSON parse runs once for every path it reads (tens of times).
-    """
-    before = str(duck.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0] or "")
-    names = [n.strip() for n in before.split(",") if n.strip()]
-    if "filter_pushdown" in names:
-        yield
-        return
-    duck.execute(f"SET disabled_optimizers = '{','.join([*names, 'filter_pushdown'])}'")
-    try:
-        yield
-    finally:
-        duck.execute(f"SET disabled_optimizers = '{before}'")
+        duck.execute(f"SET disabled_optimizers = '{disabled}'; "
+                     f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
